@@ -25,7 +25,10 @@ pub(crate) async fn create_vault(
 ) -> Result<VaultStatus, CommandError> {
     let state = state.inner().clone();
     run_blocking(move || {
-        let CreateVault { device_label, passphrase } = request;
+        let CreateVault {
+            device_label,
+            passphrase,
+        } = request;
         let passphrase = Passphrase::new(passphrase);
         // Check what can be checked before anything touches the disk.
         let label = satchel_vault::check_device_label(&device_label)?.to_owned();
@@ -66,8 +69,10 @@ pub(crate) fn lock_vault(state: State<'_, AppState>) -> Result<VaultStatus, Comm
 async fn run_blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, CommandError> + Send + 'static,
 ) -> Result<T, CommandError> {
-    tauri::async_runtime::spawn_blocking(work).await.unwrap_or_else(|error| {
-        tracing::error!(%error, "a vault task stopped unexpectedly");
-        Err(CommandError::new("that did not finish; try again"))
-    })
+    tauri::async_runtime::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|error| {
+            tracing::error!(%error, "a vault task stopped unexpectedly");
+            Err(CommandError::new("that did not finish; try again"))
+        })
 }

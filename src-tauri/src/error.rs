@@ -11,7 +11,9 @@ pub(crate) struct CommandError {
 
 impl CommandError {
     pub(crate) fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into() }
+        Self {
+            message: message.into(),
+        }
     }
 }
 
@@ -23,7 +25,9 @@ impl From<satchel_vault::Error> for CommandError {
         match error {
             satchel_vault::Error::Database(detail) => {
                 tracing::error!(error = %detail, "vault database error");
-                Self::new("the vault could not complete that; try again, and if it keeps failing, contact support")
+                Self::new(
+                    "the vault could not complete that; try again, and if it keeps failing, contact support",
+                )
             }
             other => {
                 tracing::warn!(error = %other, "vault command refused");
@@ -35,6 +39,9 @@ impl From<satchel_vault::Error> for CommandError {
 
 impl serde::Serialize for CommandError {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        Wire { message: self.message.clone() }.serialize(serializer)
+        Wire {
+            message: self.message.clone(),
+        }
+        .serialize(serializer)
     }
 }

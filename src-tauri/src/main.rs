@@ -31,7 +31,7 @@ fn main() -> ExitCode {
             commands::unlock_vault,
             commands::lock_vault,
         ])
-        .run(tauri::tauri_build_context!());
+        .run(context());
 
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -40,4 +40,13 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The configuration, capabilities and UI assets that `build.rs` generated.
+#[allow(
+    clippy::unwrap_used,
+    reason = "the generated code unwraps values it parsed at build time"
+)]
+fn context() -> tauri::Context {
+    tauri::tauri_build_context!()
 }

@@ -18,7 +18,10 @@ pub(crate) struct AppState {
 
 impl AppState {
     pub(crate) fn new(data_dir: PathBuf) -> Self {
-        Self { data_dir, vault: Arc::new(Mutex::new(None)) }
+        Self {
+            data_dir,
+            vault: Arc::new(Mutex::new(None)),
+        }
     }
 
     pub(crate) fn data_dir(&self) -> &Path {
@@ -28,7 +31,9 @@ impl AppState {
     /// The open vault slot. A command that panicked while holding it leaves
     /// the vault as it was; the next caller may still use it.
     pub(crate) fn vault(&self) -> MutexGuard<'_, Option<Vault>> {
-        self.vault.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.vault
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Describes the vault as the UI needs it, reading the laptop's name
@@ -42,6 +47,10 @@ impl AppState {
                 Presence::Absent => (VaultState::Absent, None),
             },
         };
-        Ok(VaultStatus { state, data_dir: self.data_dir.display().to_string(), device_label })
+        Ok(VaultStatus {
+            state,
+            data_dir: self.data_dir.display().to_string(),
+            device_label,
+        })
     }
 }

@@ -51,5 +51,7 @@ fn describe(error: JsValue) -> String {
     if let Ok(CommandError { message }) = serde_wasm_bindgen::from_value(error.clone()) {
         return message;
     }
-    error.as_string().unwrap_or_else(|| "something went wrong; please try again".to_owned())
+    error
+        .as_string()
+        .unwrap_or_else(|| "something went wrong; please try again".to_owned())
 }

@@ -17,7 +17,11 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "satchel", version, about = "Sealed legal intake, from the field to the attorney.")]
+#[command(
+    name = "satchel",
+    version,
+    about = "Sealed legal intake, from the field to the attorney."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

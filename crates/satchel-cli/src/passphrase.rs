@@ -21,7 +21,9 @@ impl PassphraseSource {
             return read_stdin_line();
         }
         if !std::io::stdin().is_terminal() {
-            bail!("no terminal to ask for the passphrase on; pass --passphrase-stdin to pipe it in");
+            bail!(
+                "no terminal to ask for the passphrase on; pass --passphrase-stdin to pipe it in"
+            );
         }
         let text = rpassword::prompt_password(prompt).context("could not read the passphrase")?;
         Ok(Passphrase::new(text))
@@ -43,7 +45,10 @@ impl PassphraseSource {
 
 fn read_stdin_line() -> anyhow::Result<Passphrase> {
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("could not read standard input")?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("could not read standard input")?;
     // Strip the line ending in place, so no second copy of the passphrase
     // is left behind unwiped.
     while line.ends_with(['\n', '\r']) {
@@ -54,4 +59,3 @@ fn read_stdin_line() -> anyhow::Result<Passphrase> {
     }
     Ok(Passphrase::new(line))
 }
-

@@ -30,7 +30,11 @@ pub(crate) enum VaultCommand {
 
 pub(crate) fn run(command: VaultCommand) -> anyhow::Result<()> {
     match command {
-        VaultCommand::Create { data_dir, passphrase, device_label } => {
+        VaultCommand::Create {
+            data_dir,
+            passphrase,
+            device_label,
+        } => {
             let dir = data_dir.resolve()?;
             let passphrase = passphrase.read_new()?;
             // Check the label before anything is written, so a bad one
@@ -45,12 +49,19 @@ pub(crate) fn run(command: VaultCommand) -> anyhow::Result<()> {
             println!("Created a vault in {}", dir.display());
             Ok(())
         }
-        VaultCommand::Check { data_dir, passphrase } => {
+        VaultCommand::Check {
+            data_dir,
+            passphrase,
+        } => {
             let dir = data_dir.resolve()?;
             let passphrase = passphrase.read("Passphrase: ")?;
             let vault = Vault::unlock(&dir, &passphrase)?;
-            let label = vault.device_label()?.unwrap_or_else(|| "(not named yet)".to_owned());
-            let schema = vault.schema_version().context("could not read the schema version")?;
+            let label = vault
+                .device_label()?
+                .unwrap_or_else(|| "(not named yet)".to_owned());
+            let schema = vault
+                .schema_version()
+                .context("could not read the schema version")?;
             println!("Vault:   {}", dir.display());
             println!("Laptop:  {label}");
             println!("Schema:  {schema}");

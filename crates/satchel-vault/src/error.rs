@@ -29,7 +29,9 @@ pub enum Error {
     WrongPassphrase,
 
     /// The keyring names key-derivation settings weaker than the floor.
-    #[error("the keyring asks for weaker key derivation than Satchel allows; restore it from a backup")]
+    #[error(
+        "the keyring asks for weaker key derivation than Satchel allows; restore it from a backup"
+    )]
     WeakKeyDerivation,
 
     /// The keyring file is not something this version can read.
@@ -43,11 +45,15 @@ pub enum Error {
 
     /// The database does not open with the key its keyring holds, or failed
     /// its integrity check.
-    #[error("the vault database is damaged or does not belong to this keyring; restore it from a backup")]
+    #[error(
+        "the vault database is damaged or does not belong to this keyring; restore it from a backup"
+    )]
     Damaged,
 
     /// The database was written by a newer Satchel.
-    #[error("the vault was written by a newer Satchel (schema {found}, this build knows up to {known}); update Satchel")]
+    #[error(
+        "the vault was written by a newer Satchel (schema {found}, this build knows up to {known}); update Satchel"
+    )]
     SchemaTooNew {
         /// The schema version in the file.
         found: u32,
@@ -83,7 +89,15 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io { action, path: path.into(), source }
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        Self::Io {
+            action,
+            path: path.into(),
+            source,
+        }
     }
 }

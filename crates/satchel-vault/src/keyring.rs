@@ -82,13 +82,23 @@ impl Keyring {
         let wrapping_key = derive(&kdf, &salt, passphrase)?;
         let cipher = XChaCha20Poly1305::new((&*wrapping_key).into());
         let ciphertext = cipher
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: key.as_bytes(), aad: WRAP_AAD })
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: key.as_bytes(),
+                    aad: WRAP_AAD,
+                },
+            )
             .map_err(|_| Error::Invalid("could not wrap the database key".to_owned()))?;
 
         Ok(Self {
             format: FORMAT.to_owned(),
             version: VERSION,
-            wraps: vec![Wrap { kdf, nonce: BASE64.encode(nonce), ciphertext: BASE64.encode(ciphertext) }],
+            wraps: vec![Wrap {
+                kdf,
+                nonce: BASE64.encode(nonce),
+                ciphertext: BASE64.encode(ciphertext),
+            }],
         })
     }
 
@@ -105,14 +115,20 @@ impl Keyring {
     /// Reads and checks the keyring at `path`.
     pub(crate) fn load(path: &Path) -> Result<Self> {
         let text = fs::read(path).map_err(|e| Error::io("read the keyring", path, e))?;
-        let bad = |reason: String| Error::BadKeyring { path: path.to_owned(), reason };
+        let bad = |reason: String| Error::BadKeyring {
+            path: path.to_owned(),
+            reason,
+        };
         let keyring: Self =
             serde_json::from_slice(&text).map_err(|e| bad(format!("not a keyring file ({e})")))?;
         if keyring.format != FORMAT {
             return Err(bad(format!("unexpected format tag {:?}", keyring.format)));
         }
         if keyring.version != VERSION {
-            return Err(bad(format!("format version {} is not supported", keyring.version)));
+            return Err(bad(format!(
+                "format version {} is not supported",
+                keyring.version
+            )));
         }
         if keyring.wraps.is_empty() {
             return Err(bad("it holds no keys".to_owned()));
@@ -139,9 +155,13 @@ impl Wrap {
 
         let wrapping_key = derive(&self.kdf, &salt, passphrase)?;
         let cipher = XChaCha20Poly1305::new((&*wrapping_key).into());
-        let Ok(plain) =
-            cipher.decrypt(XNonce::from_slice(&nonce), Payload { msg: &ciphertext, aad: WRAP_AAD })
-        else {
+        let Ok(plain) = cipher.decrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: &ciphertext,
+                aad: WRAP_AAD,
+            },
+        ) else {
             return Ok(None);
         };
         let plain = Zeroizing::new(plain);
@@ -174,7 +194,9 @@ fn derive(kdf: &KdfParams, salt: &[u8], passphrase: &Passphrase) -> Result<Zeroi
 fn decode(text: &str, len: usize, what: &str) -> Result<Vec<u8>> {
     match BASE64.decode(text) {
         Ok(bytes) if bytes.len() == len => Ok(bytes),
-        _ => Err(Error::Invalid(format!("the keyring's {what} is malformed; restore it from a backup"))),
+        _ => Err(Error::Invalid(format!(
+            "the keyring's {what} is malformed; restore it from a backup"
+        ))),
     }
 }
 
@@ -187,7 +209,8 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = dir.join(tmp_name);
 
     let mut file = fs::File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
-    file.write_all(bytes).map_err(|e| Error::io("write", &tmp, e))?;
+    file.write_all(bytes)
+        .map_err(|e| Error::io("write", &tmp, e))?;
     file.sync_all().map_err(|e| Error::io("flush", &tmp, e))?;
     drop(file);
     fs::rename(&tmp, path).map_err(|e| Error::io("replace", path, e))?;
@@ -209,7 +232,9 @@ mod tests {
         let key = DatabaseKey::generate().expect("random key");
         let keyring = Keyring::wrap_new(&key, &passphrase("correct horse battery")).expect("wrap");
 
-        let opened = keyring.unwrap(&passphrase("correct horse battery")).expect("unwrap");
+        let opened = keyring
+            .unwrap(&passphrase("correct horse battery"))
+            .expect("unwrap");
         assert_eq!(opened.as_bytes(), key.as_bytes());
         assert!(matches!(
             keyring.unwrap(&passphrase("correct horse battery!")),
@@ -220,7 +245,8 @@ mod tests {
     #[test]
     fn weakened_parameters_are_refused() {
         let key = DatabaseKey::generate().expect("random key");
-        let mut keyring = Keyring::wrap_new(&key, &passphrase("correct horse battery")).expect("wrap");
+        let mut keyring =
+            Keyring::wrap_new(&key, &passphrase("correct horse battery")).expect("wrap");
         keyring.wraps[0].kdf.memory_kib = 8;
         assert!(matches!(
             keyring.unwrap(&passphrase("correct horse battery")),
@@ -231,7 +257,8 @@ mod tests {
     #[test]
     fn tampered_ciphertext_is_not_accepted() {
         let key = DatabaseKey::generate().expect("random key");
-        let mut keyring = Keyring::wrap_new(&key, &passphrase("correct horse battery")).expect("wrap");
+        let mut keyring =
+            Keyring::wrap_new(&key, &passphrase("correct horse battery")).expect("wrap");
         let mut bytes = BASE64.decode(&keyring.wraps[0].ciphertext).expect("base64");
         bytes[0] ^= 1;
         keyring.wraps[0].ciphertext = BASE64.encode(bytes);
@@ -245,9 +272,17 @@ mod tests {
     fn malformed_files_get_a_clear_error() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("keyring.json");
-        for junk in [&b""[..], b"{}", b"not json", b"{\"format\":\"other\",\"version\":1,\"wraps\":[]}"] {
+        for junk in [
+            &b""[..],
+            b"{}",
+            b"not json",
+            b"{\"format\":\"other\",\"version\":1,\"wraps\":[]}",
+        ] {
             fs::write(&path, junk).expect("write");
-            assert!(matches!(Keyring::load(&path), Err(Error::BadKeyring { .. })));
+            assert!(matches!(
+                Keyring::load(&path),
+                Err(Error::BadKeyring { .. })
+            ));
         }
     }
 
@@ -261,7 +296,9 @@ mod tests {
             .store(&path)
             .expect("store");
         let loaded = Keyring::load(&path).expect("load");
-        let opened = loaded.unwrap(&passphrase("correct horse battery")).expect("unwrap");
+        let opened = loaded
+            .unwrap(&passphrase("correct horse battery"))
+            .expect("unwrap");
         assert_eq!(opened.as_bytes(), key.as_bytes());
         assert!(!dir.path().join("keyring.json.tmp").exists());
     }

@@ -3,7 +3,7 @@
 //! Each device keeps one SQLCipher 4 database in its data directory, opened
 //! with a random 256-bit raw key. That key never touches the disk in the
 //! clear: the keyring beside the database holds it wrapped under a key
-//! derived from a passphrase with Argon2id (see [`keyring`](crate::keyring)).
+//! derived from a passphrase with Argon2id (the `keyring` module).
 //!
 //! ```text
 //! <data dir>/vault.db       SQLCipher database (pages encrypted, WAL mode)

@@ -11,8 +11,10 @@ use crate::error::{Error, Result};
 
 /// Every migration this build knows, in order. The position in this list is
 /// the schema version the migration produces (the first one gives 1).
-const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_settings", include_str!("../../../migrations/vault/0001_settings.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[(
+    "0001_settings",
+    include_str!("../../../migrations/vault/0001_settings.sql"),
+)];
 
 /// The newest schema version this build can produce.
 pub const LATEST: u32 = MIGRATIONS.len() as u32;
@@ -21,7 +23,10 @@ pub const LATEST: u32 = MIGRATIONS.len() as u32;
 pub(crate) fn apply(conn: &mut Connection) -> Result<()> {
     let current = version(conn)?;
     if current > LATEST {
-        return Err(Error::SchemaTooNew { found: current, known: LATEST });
+        return Err(Error::SchemaTooNew {
+            found: current,
+            known: LATEST,
+        });
     }
 
     for (index, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
@@ -30,7 +35,11 @@ pub(crate) fn apply(conn: &mut Connection) -> Result<()> {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", target)?;
         tx.commit()?;
-        tracing::info!(migration.name = name, schema.version = target, "applied vault migration");
+        tracing::info!(
+            migration.name = name,
+            schema.version = target,
+            "applied vault migration"
+        );
     }
     Ok(())
 }
@@ -56,7 +65,8 @@ mod tests {
     #[test]
     fn a_newer_schema_is_refused() {
         let mut conn = Connection::open_in_memory().expect("memory db");
-        conn.pragma_update(None, "user_version", LATEST + 1).expect("set version");
+        conn.pragma_update(None, "user_version", LATEST + 1)
+            .expect("set version");
         assert!(matches!(
             apply(&mut conn),
             Err(Error::SchemaTooNew { found, known }) if found == LATEST + 1 && known == LATEST

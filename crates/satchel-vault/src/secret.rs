@@ -25,7 +25,9 @@ impl Passphrase {
     /// Checks the passphrase against the policy for new passphrases.
     pub fn check_new(&self) -> Result<()> {
         if self.0.chars().count() < MIN_PASSPHRASE_CHARS {
-            return Err(Error::PassphraseTooShort { min: MIN_PASSPHRASE_CHARS });
+            return Err(Error::PassphraseTooShort {
+                min: MIN_PASSPHRASE_CHARS,
+            });
         }
         Ok(())
     }
@@ -82,7 +84,10 @@ mod tests {
     #[test]
     fn short_passphrases_are_refused() {
         let short = Passphrase::new("eleven char".to_owned());
-        assert!(matches!(short.check_new(), Err(Error::PassphraseTooShort { min: 12 })));
+        assert!(matches!(
+            short.check_new(),
+            Err(Error::PassphraseTooShort { min: 12 })
+        ));
         let long = Passphrase::new("twelve chars".to_owned());
         assert!(long.check_new().is_ok());
     }

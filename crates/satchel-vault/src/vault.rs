@@ -27,7 +27,9 @@ pub struct Vault {
 
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Vault").field("dir", &self.dir).finish_non_exhaustive()
+        f.debug_struct("Vault")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
     }
 }
 
@@ -44,7 +46,11 @@ impl Vault {
     /// Tells whether `dir` holds a vault. A database without its keyring is
     /// the remains of an interrupted set-up and counts as absent.
     pub fn presence(dir: &Path) -> Presence {
-        if dir.join(KEYRING_FILE).is_file() { Presence::Present } else { Presence::Absent }
+        if dir.join(KEYRING_FILE).is_file() {
+            Presence::Present
+        } else {
+            Presence::Absent
+        }
     }
 
     /// Sets up a new vault in `dir` under `passphrase`.
@@ -112,7 +118,10 @@ impl Vault {
         }
 
         migrations::apply(&mut conn)?;
-        Ok(Self { conn, dir: dir.to_owned() })
+        Ok(Self {
+            conn,
+            dir: dir.to_owned(),
+        })
     }
 
     /// The data directory this vault lives in.
@@ -129,7 +138,11 @@ impl Vault {
     pub fn device_label(&self) -> Result<Option<String>> {
         Ok(self
             .conn
-            .query_row("SELECT value FROM settings WHERE key = 'device.label'", [], |row| row.get(0))
+            .query_row(
+                "SELECT value FROM settings WHERE key = 'device.label'",
+                [],
+                |row| row.get(0),
+            )
             .optional()?)
     }
 

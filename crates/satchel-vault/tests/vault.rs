@@ -2,7 +2,9 @@
 
 use std::fs;
 
-use satchel_vault::{DATABASE_FILE, Error, KEYRING_FILE, LATEST_SCHEMA, Passphrase, Presence, Vault};
+use satchel_vault::{
+    DATABASE_FILE, Error, KEYRING_FILE, LATEST_SCHEMA, Passphrase, Presence, Vault,
+};
 
 const PASSPHRASE: &str = "a long enough passphrase";
 
@@ -21,17 +23,26 @@ fn created_vault_reopens_with_its_label_and_is_encrypted_on_disk() {
 
     assert_eq!(Vault::presence(dir.path()), Presence::Present);
     let vault = Vault::unlock(dir.path(), &passphrase(PASSPHRASE)).expect("unlock");
-    assert_eq!(vault.device_label().expect("read").as_deref(), Some("Clinic laptop 3"));
+    assert_eq!(
+        vault.device_label().expect("read").as_deref(),
+        Some("Clinic laptop 3")
+    );
     assert_eq!(vault.schema_version().expect("schema"), LATEST_SCHEMA);
     drop(vault);
 
     let bytes = fs::read(dir.path().join(DATABASE_FILE)).expect("read db");
     assert!(bytes.len() >= 4096, "the database has at least one page");
-    assert!(!bytes.starts_with(b"SQLite format 3"), "plain SQLite header on disk");
+    assert!(
+        !bytes.starts_with(b"SQLite format 3"),
+        "plain SQLite header on disk"
+    );
     let needle = b"Clinic laptop 3";
     for name in [DATABASE_FILE, KEYRING_FILE] {
         let bytes = fs::read(dir.path().join(name)).expect("read file");
-        assert!(!bytes.windows(needle.len()).any(|w| w == needle), "label in clear in {name}");
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle),
+            "label in clear in {name}"
+        );
     }
 }
 
@@ -43,14 +54,18 @@ fn wrong_passphrase_is_refused_and_changes_nothing() {
 
     let err = Vault::unlock(dir.path(), &passphrase("not the passphrase")).expect_err("refused");
     assert!(matches!(err, Error::WrongPassphrase), "{err}");
-    assert_eq!(fs::read(dir.path().join(KEYRING_FILE)).expect("keyring"), before);
+    assert_eq!(
+        fs::read(dir.path().join(KEYRING_FILE)).expect("keyring"),
+        before
+    );
 }
 
 #[test]
 fn creating_twice_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     Vault::create(dir.path(), &passphrase(PASSPHRASE)).expect("create");
-    let err = Vault::create(dir.path(), &passphrase("another passphrase here")).expect_err("refused");
+    let err =
+        Vault::create(dir.path(), &passphrase("another passphrase here")).expect_err("refused");
     assert!(matches!(err, Error::AlreadyExists(_)), "{err}");
     Vault::unlock(dir.path(), &passphrase(PASSPHRASE)).expect("original still opens");
 }
@@ -86,7 +101,9 @@ fn an_interrupted_set_up_is_cleared_by_the_next_one() {
 fn a_damaged_database_gets_a_clear_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let vault = Vault::create(dir.path(), &passphrase(PASSPHRASE)).expect("create");
-    vault.set_device_label("about to be damaged").expect("label");
+    vault
+        .set_device_label("about to be damaged")
+        .expect("label");
     drop(vault);
 
     // Overwrite the first page: SQLCipher can no longer authenticate it.
@@ -104,9 +121,21 @@ fn device_labels_are_validated() {
     let dir = tempfile::tempdir().expect("tempdir");
     let vault = Vault::create(dir.path(), &passphrase(PASSPHRASE)).expect("create");
     for bad in ["", "   ", "line\nbreak", &"x".repeat(81)] {
-        assert!(matches!(vault.set_device_label(bad), Err(Error::Invalid(_))), "{bad:?}");
+        assert!(
+            matches!(vault.set_device_label(bad), Err(Error::Invalid(_))),
+            "{bad:?}"
+        );
     }
-    assert_eq!(vault.device_label().expect("read"), None, "nothing was stored");
-    vault.set_device_label("  Courthouse kiosk  ").expect("label");
-    assert_eq!(vault.device_label().expect("read").as_deref(), Some("Courthouse kiosk"));
+    assert_eq!(
+        vault.device_label().expect("read"),
+        None,
+        "nothing was stored"
+    );
+    vault
+        .set_device_label("  Courthouse kiosk  ")
+        .expect("label");
+    assert_eq!(
+        vault.device_label().expect("read").as_deref(),
+        Some("Courthouse kiosk")
+    );
 }

@@ -19,7 +19,10 @@ pub(crate) fn home(props: &ScreenProps) -> Html {
     let Some(vault) = props.state.vault.as_ref() else {
         return Html::default();
     };
-    let label = vault.device_label.clone().unwrap_or_else(|| "(not named)".to_owned());
+    let label = vault
+        .device_label
+        .clone()
+        .unwrap_or_else(|| "(not named)".to_owned());
     html! {
         <section id="home" class="card" aria-labelledby="home-title">
             <h1 id="home-title">{ "The vault is open" }</h1>

@@ -52,5 +52,7 @@ pub(crate) fn take_value(node: &yew::NodeRef) -> String {
 
 /// Reads an input's value and leaves it in place.
 pub(crate) fn read_value(node: &yew::NodeRef) -> String {
-    node.cast::<web_sys::HtmlInputElement>().map(|input| input.value()).unwrap_or_default()
+    node.cast::<web_sys::HtmlInputElement>()
+        .map(|input| input.value())
+        .unwrap_or_default()
 }

@@ -17,7 +17,9 @@ pub(crate) fn unlock(props: &ScreenProps) -> Html {
         let passphrase = passphrase.clone();
         Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
-            let request = UnlockVault { passphrase: take_value(&passphrase) };
+            let request = UnlockVault {
+                passphrase: take_value(&passphrase),
+            };
             send_status_command(&state, async move {
                 ipc::call_with(command::UNLOCK_VAULT, &request).await
             });

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Test Satchel: the same set-up as scripts/run.sh plus tauri-driver, Xvfb's
+# package and cargo-deny, then every check and the whole suite (unit,
+# integration, and the end-to-end tests that drive the real app window).
+# Stops at the first failure.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+ensure_packages "${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+ensure_rust
+ensure_wasm_bindgen
+ensure_tauri_driver
+ensure_cargo_deny
+cd "$ROOT"
+
+step "Formatting"
+cargo fmt --all -- --check
+
+step "Building the UI (the app embeds it)"
+build_ui
+
+step "Lints"
+cargo clippy --workspace --exclude satchel-ui --all-targets --locked -- -D warnings
+cargo clippy -p satchel-ui --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
+
+step "Dependency licences and advisories (offline, against ../shared/advisory-db)"
+prepare_advisory_db
+cargo deny --offline check --config deny.toml
+
+step "Building the binaries the end-to-end suites drive"
+cargo build --workspace --exclude satchel-ui --bins --locked
+
+step "Tests"
+cargo test --workspace --exclude satchel-ui --locked
+
+step "Docs"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --exclude satchel-ui --no-deps --locked
+RUSTDOCFLAGS="-D warnings" cargo doc -p satchel-ui --target wasm32-unknown-unknown --no-deps --locked
+
+step "All checks passed"
