@@ -24,7 +24,11 @@ wasm-bindgen --target web --no-typescript --out-name satchel_ui --out-dir "$stag
   "$target_dir/wasm32-unknown-unknown/$profile/satchel-ui.wasm"
 cp "$ROOT"/ui/static/* "$staging/"
 
-# Swap the new build in whole, so the app never embeds half of one.
+# Swap the new build in whole, so the app never embeds half of one; keep the
+# old one when nothing changed, so the app is not rebuilt for nothing.
+if diff -rq "$staging" "$out" >/dev/null 2>&1; then
+  exit 0
+fi
 rm -rf "$out"
 mv "$staging" "$out"
 trap - EXIT

@@ -17,8 +17,9 @@ RUN_PACKAGES=(
   libwebkit2gtk-4.1-dev libgtk-3-dev libxdo-dev libssl-dev
   libayatana-appindicator3-dev librsvg2-dev
 )
-# Added for the test suite: the WebKit WebDriver and a virtual display.
-TEST_PACKAGES=(webkit2gtk-driver xvfb xauth)
+# Added for the test suite: the WebKit WebDriver, a virtual display, and the
+# stock age tool that envelopes must stay compatible with.
+TEST_PACKAGES=(webkit2gtk-driver xvfb xauth age)
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
@@ -52,6 +53,13 @@ ensure_rust() {
     echo "error: cargo not found; install Rust with rustup (https://rustup.rs) and run again" >&2
     exit 1
   fi
+  local component
+  for component in rustfmt clippy; do
+    if ! rustup component list --installed | grep -q "^$component"; then
+      step "Adding the $component component"
+      rustup component add "$component"
+    fi
+  done
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     step "Adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown
@@ -87,7 +95,7 @@ ensure_wasm_bindgen() {
 }
 
 ensure_tauri_driver() {
-  if ! tauri-driver --help >/dev/null 2>&1; then
+  if ! cargo install --list | grep -q '^tauri-driver v2\.'; then
     step "Installing tauri-driver (major version 2) from crates.io"
     cargo install tauri-driver --version '^2' --locked
   fi
