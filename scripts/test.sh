@@ -24,7 +24,7 @@ cargo clippy -p satchel-ui --target wasm32-unknown-unknown --all-targets --locke
 
 step "Dependency licences and advisories (offline, against ../shared/advisory-db)"
 prepare_advisory_db
-cargo deny --offline check --config deny.toml
+cargo deny --offline check
 
 step "Building the binaries the end-to-end suites drive"
 cargo build --workspace --exclude satchel-ui --bins --locked
