@@ -24,6 +24,9 @@ cargo clippy -p satchel-ui --target wasm32-unknown-unknown --all-targets --locke
 
 step "Dependency licences and advisories (offline, against ../shared/advisory-db)"
 prepare_advisory_db
+# cargo-deny reads the dependency graph of every target offline, so every
+# package in Cargo.lock must be downloaded first.
+cargo fetch --locked
 cargo deny --offline check
 
 step "Building the binaries the end-to-end suites drive"
