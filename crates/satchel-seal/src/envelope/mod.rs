@@ -1,0 +1,44 @@
+//! Envelopes: a signed submission sealed to its recipients.
+//!
+//! The outer layer is an age v1 file (see [`crate::age`]). Its payload, the
+//! *inner* layer, is:
+//!
+//! ```text
+//! "satchel-envelope-v1\n"          20 bytes
+//! manifest length                   u32, big-endian
+//! manifest                          RFC 8785 canonical JSON
+//! signature                         64 bytes, Ed25519 by the sending device
+//! attachment bytes                  each in full, in manifest order
+//! zero bytes                        up to the Padmé length of all the above
+//! ```
+//!
+//! Sealing and opening both stream: attachment bytes pass through in 64 KiB
+//! pieces and are never held whole in memory. Opening checks everything
+//! before anything counts: attachment bytes go to a caller's [`Sink`],
+//! which is told to commit only after the last check has passed.
+
+mod manifest;
+mod open;
+mod padding;
+mod seal;
+#[cfg(test)]
+mod tests;
+
+pub use manifest::{
+    AttachmentMeta, Classification, FORMAT as MANIFEST_FORMAT, InterviewRef, MAX_ATTACHMENTS,
+    Manifest, Sender,
+};
+pub use open::{Opened, Sink, open};
+pub use seal::{Sealed, seal};
+
+/// The first bytes of every inner layer.
+const MAGIC: &[u8; 20] = b"satchel-envelope-v1\n";
+/// The largest manifest accepted, in bytes.
+const MAX_MANIFEST_BYTES: u32 = 16 * 1024 * 1024;
+/// The size of the pieces attachments are streamed in.
+const PIECE: usize = 64 * 1024;
+
+/// Lowercase hex of a digest.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
