@@ -220,12 +220,12 @@ impl TauriDriver {
             command.env(key, value);
         }
         let mut process = ChildGuard::spawn(&mut command, "tauri-driver")?;
-        wait_for_port(
-            port,
-            Duration::from_secs(20),
-            process.child(),
-            "tauri-driver",
-        )?;
+        let patience = Duration::from_secs(20);
+        wait_for_port(port, patience, process.child(), "tauri-driver")?;
+        // tauri-driver listens at once, but forwards every request to the
+        // WebKitWebDriver it started, which may not be listening yet on a
+        // busy machine; a session requested before then fails.
+        wait_for_port(native_port, patience, process.child(), "WebKitWebDriver")?;
         Ok(Self {
             port,
             _process: process,
