@@ -14,12 +14,14 @@
 
 mod error;
 mod keyring;
+mod keys;
 mod location;
 mod migrations;
 mod secret;
 mod vault;
 
 pub use error::{Error, Result};
+pub use keys::{KeyKind, KeyRecord};
 pub use location::{DATA_DIR_VAR, default_data_dir};
 pub use migrations::LATEST as LATEST_SCHEMA;
 pub use secret::{MIN_PASSPHRASE_CHARS, Passphrase};

@@ -11,10 +11,16 @@ use crate::error::{Error, Result};
 
 /// Every migration this build knows, in order. The position in this list is
 /// the schema version the migration produces (the first one gives 1).
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_settings",
-    include_str!("../../../migrations/vault/0001_settings.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_settings",
+        include_str!("../../../migrations/vault/0001_settings.sql"),
+    ),
+    (
+        "0002_keys",
+        include_str!("../../../migrations/vault/0002_keys.sql"),
+    ),
+];
 
 /// The newest schema version this build can produce.
 pub const LATEST: u32 = MIGRATIONS.len() as u32;

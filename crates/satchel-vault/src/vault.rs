@@ -124,6 +124,10 @@ impl Vault {
         })
     }
 
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
     /// The data directory this vault lives in.
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -139,3 +139,40 @@ fn device_labels_are_validated() {
         Some("Courthouse kiosk")
     );
 }
+
+#[test]
+fn keys_are_stored_listed_and_read_back_but_never_twice() {
+    use satchel_vault::{KeyKind, KeyRecord};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vault = Vault::create(dir.path(), &passphrase(PASSPHRASE)).expect("create");
+    let record = KeyRecord {
+        id: "x25519:0011223344556677".to_owned(),
+        kind: KeyKind::Recipient,
+        label: "attorney".to_owned(),
+        public: "age1example".to_owned(),
+    };
+    vault.store_key(&record, &[9u8; 32]).expect("store");
+    assert!(matches!(
+        vault.store_key(&record, &[1u8; 32]),
+        Err(Error::Invalid(_))
+    ));
+    drop(vault);
+
+    let vault = Vault::unlock(dir.path(), &passphrase(PASSPHRASE)).expect("unlock");
+    assert_eq!(vault.keys().expect("list"), vec![record.clone()]);
+    assert_eq!(
+        &vault.key_secret(&record.id).expect("secret")[..],
+        &[9u8; 32]
+    );
+    assert!(matches!(
+        vault.key_secret("x25519:missing"),
+        Err(Error::Invalid(_))
+    ));
+
+    let db = fs::read(dir.path().join(DATABASE_FILE)).expect("db");
+    assert!(
+        !db.windows(32).any(|w| w == [9u8; 32]),
+        "key bytes in clear on disk"
+    );
+}
