@@ -7,7 +7,11 @@
 #![forbid(unsafe_code)]
 
 mod demo;
+mod directory_cmd;
+mod documents;
+mod keys_cmd;
 mod passphrase;
+mod seal_cmd;
 mod vault_cmd;
 
 use std::path::PathBuf;
@@ -32,6 +36,18 @@ enum Command {
     /// Create and inspect this device's encrypted vault.
     #[command(subcommand)]
     Vault(vault_cmd::VaultCommand),
+    /// Make and list keys in the vault; export an attorney's age identity.
+    #[command(subcommand)]
+    Keys(keys_cmd::KeysCommand),
+    /// Check a signed organisation directory.
+    #[command(subcommand)]
+    Directory(directory_cmd::DirectoryCommand),
+    /// Seal answers and documents into an envelope for a member or team.
+    Seal(Box<seal_cmd::SealArgs>),
+    /// Verify and open an envelope into a new folder.
+    Open(seal_cmd::OpenArgs),
+    /// Print the safety code two people compare for a key request or keys.
+    SafetyCode(directory_cmd::SafetyCodeArgs),
     /// Walk through what Satchel can do, in a throwaway directory.
     Demo(demo::DemoArgs),
 }
@@ -54,11 +70,26 @@ impl DataDir {
     }
 }
 
+/// Unlocks the vault in the data directory with the person's passphrase.
+fn unlock(
+    data_dir: &DataDir,
+    passphrase: passphrase::PassphraseSource,
+) -> anyhow::Result<satchel_vault::Vault> {
+    let dir = data_dir.resolve()?;
+    let passphrase = passphrase.read("Passphrase: ")?;
+    Ok(satchel_vault::Vault::unlock(&dir, &passphrase)?)
+}
+
 fn main() -> ExitCode {
     satchel_telemetry::init("warn");
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Vault(command) => vault_cmd::run(command),
+        Command::Keys(command) => keys_cmd::run(command),
+        Command::Directory(command) => directory_cmd::run(command),
+        Command::Seal(args) => seal_cmd::seal(*args),
+        Command::Open(args) => seal_cmd::open(args),
+        Command::SafetyCode(args) => directory_cmd::safety(args),
         Command::Demo(args) => demo::run(args),
     };
     match outcome {

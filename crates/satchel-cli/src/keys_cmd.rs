@@ -1,0 +1,204 @@
+//! `satchel keys …`: make keys inside the vault, list them, and export an
+//! attorney's identity for the stock `age` tool.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Subcommand, ValueEnum};
+use satchel_seal::age::Identity;
+use satchel_seal::directory::recipient_id;
+use satchel_seal::keys::SigningSecret;
+use satchel_vault::{KeyKind, KeyRecord, Vault};
+
+use crate::DataDir;
+use crate::passphrase::PassphraseSource;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Make a new key pair; the private half stays in the vault.
+    New {
+        /// `signing` (Ed25519: root, admin, member, device) or `recipient`
+        /// (X25519: what submissions are sealed to).
+        #[arg(long, value_enum)]
+        kind: Kind,
+        /// A name for people, such as "Attorney Rivera 2026".
+        #[arg(long, default_value = "")]
+        label: String,
+        #[command(flatten)]
+        data_dir: DataDir,
+        #[command(flatten)]
+        passphrase: PassphraseSource,
+    },
+    /// List the keys in the vault (public halves only).
+    List {
+        #[command(flatten)]
+        data_dir: DataDir,
+        #[command(flatten)]
+        passphrase: PassphraseSource,
+    },
+    /// Write a recipient key's private half as an age identity file, for
+    /// opening envelopes with the stock `age` tool when Satchel cannot.
+    ExportIdentity {
+        /// The key's id, from `satchel keys list`.
+        id: String,
+        /// Where to write it. It must not exist yet; it is created readable
+        /// by its owner only.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        data_dir: DataDir,
+        #[command(flatten)]
+        passphrase: PassphraseSource,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum Kind {
+    Signing,
+    Recipient,
+}
+
+pub(crate) fn run(command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::New {
+            kind,
+            label,
+            data_dir,
+            passphrase,
+        } => {
+            let vault = crate::unlock(&data_dir, passphrase)?;
+            let record = match kind {
+                Kind::Signing => {
+                    let secret = SigningSecret::generate()?;
+                    let public = secret.public();
+                    let record = KeyRecord {
+                        id: public.id().to_string(),
+                        kind: KeyKind::Signing,
+                        label,
+                        public: public.to_string(),
+                    };
+                    vault.store_key(&record, &*secret.to_bytes())?;
+                    record
+                }
+                Kind::Recipient => {
+                    let identity = Identity::generate()?;
+                    let public = identity.recipient();
+                    let record = KeyRecord {
+                        id: recipient_id(&public).to_string(),
+                        kind: KeyKind::Recipient,
+                        label,
+                        public: public.to_string(),
+                    };
+                    vault.store_key(&record, &*identity.to_bytes())?;
+                    record
+                }
+            };
+            println!("{}  {}", record.id, record.public);
+            Ok(())
+        }
+        KeysCommand::List {
+            data_dir,
+            passphrase,
+        } => {
+            let vault = crate::unlock(&data_dir, passphrase)?;
+            for key in vault.keys()? {
+                let kind = match key.kind {
+                    KeyKind::Signing => "signing",
+                    KeyKind::Recipient => "recipient",
+                };
+                println!("{}  {kind:9}  {}  {}", key.id, key.public, key.label);
+            }
+            Ok(())
+        }
+        KeysCommand::ExportIdentity {
+            id,
+            out,
+            data_dir,
+            passphrase,
+        } => {
+            let vault = crate::unlock(&data_dir, passphrase)?;
+            let identity = recipient_identity(&vault, &id)?;
+            write_identity_file(&out, &identity)?;
+            eprintln!(
+                "Wrote the private key {id} to {}. Anyone holding this file can open every \
+                 submission sealed to it: keep it offline and delete it when done.",
+                out.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The recipient key `id` from the vault.
+pub(crate) fn recipient_identity(vault: &Vault, id: &str) -> anyhow::Result<Identity> {
+    let record = vault.keys()?.into_iter().find(|k| k.id == id);
+    match record {
+        Some(KeyRecord {
+            kind: KeyKind::Recipient,
+            ..
+        }) => {}
+        Some(_) => bail!("{id} is a signing key, not a recipient key"),
+        None => bail!("the vault holds no key {id}; see `satchel keys list`"),
+    }
+    Ok(Identity::from_bytes(fixed(&vault.key_secret(id)?, id)?))
+}
+
+/// The signing key `id` from the vault.
+pub(crate) fn signing_secret(vault: &Vault, id: &str) -> anyhow::Result<SigningSecret> {
+    let record = vault.keys()?.into_iter().find(|k| k.id == id);
+    match record {
+        Some(KeyRecord {
+            kind: KeyKind::Signing,
+            ..
+        }) => {}
+        Some(_) => bail!("{id} is a recipient key, not a signing key"),
+        None => bail!("the vault holds no key {id}; see `satchel keys list`"),
+    }
+    Ok(SigningSecret::from_bytes(&fixed(
+        &vault.key_secret(id)?,
+        id,
+    )?))
+}
+
+/// Every recipient key in the vault, for opening envelopes.
+pub(crate) fn all_identities(vault: &Vault) -> anyhow::Result<Vec<Identity>> {
+    vault
+        .keys()?
+        .iter()
+        .filter(|k| k.kind == KeyKind::Recipient)
+        .map(|k| recipient_identity(vault, &k.id))
+        .collect()
+}
+
+fn fixed(bytes: &[u8], id: &str) -> anyhow::Result<[u8; 32]> {
+    bytes
+        .try_into()
+        .with_context(|| format!("the vault's copy of key {id} is damaged"))
+}
+
+fn write_identity_file(path: &std::path::Path, identity: &Identity) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| {
+            format!(
+                "could not create {} (it must not exist yet)",
+                path.display()
+            )
+        })?;
+    let text = identity.to_age_string();
+    let written = writeln!(file, "# public key: {}", identity.recipient())
+        .and_then(|()| writeln!(file, "{}", &*text))
+        .and_then(|()| file.sync_all());
+    if let Err(error) = written {
+        drop(file);
+        let _ = std::fs::remove_file(path);
+        return Err(error).with_context(|| format!("could not write {}", path.display()));
+    }
+    Ok(())
+}
