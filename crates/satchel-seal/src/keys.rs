@@ -69,6 +69,13 @@ impl Purpose {
 /// let key = satchel_seal::SigningSecret::generate().expect("key");
 /// let printed = format!("{key:?}");
 /// ```
+///
+/// while its public half prints:
+///
+/// ```
+/// let key = satchel_seal::SigningSecret::generate().expect("key");
+/// let printed = format!("{:?}", key.public());
+/// ```
 pub struct SigningSecret(SigningKey);
 
 impl SigningSecret {

@@ -1,8 +1,11 @@
 //! Delivery receipts: the attorney's device's signed word that it opened a
 //! submission, sent back to the sender so it can forget its plaintext.
 
+use std::io::{Read, Write};
+
 use serde::{Deserialize, Serialize};
 
+use crate::age::{self, Identity, Recipient};
 use crate::canonical;
 use crate::directory::Directory;
 use crate::envelope::Opened;
@@ -78,6 +81,26 @@ impl SignedReceipt {
     /// The form sealed to the sender.
     pub fn to_json(&self) -> Result<Vec<u8>> {
         canonical::to_canonical_json(self)
+    }
+
+    /// Seals the receipt to the sender's recipient key, as an age file, so
+    /// only the sender learns who opened what and when.
+    pub fn seal_to(&self, sender: &Recipient) -> Result<Vec<u8>> {
+        let mut writer = age::encrypt(std::slice::from_ref(sender), Vec::new())?;
+        writer.write_all(&self.to_json()?)?;
+        writer.finish()
+    }
+
+    /// Opens a sealed receipt with the sender's identities. The result still
+    /// has to pass [`verify`](Self::verify).
+    pub fn open_sealed(sealed: &[u8], identities: &[Identity]) -> Result<Self> {
+        let reader = age::decrypt(identities, sealed)?;
+        let mut json = Vec::new();
+        reader
+            .take(MAX_RECEIPT_BYTES as u64 + 1)
+            .read_to_end(&mut json)
+            .map_err(|_| Error::Unauthentic)?;
+        Self::from_json(&json)
     }
 
     /// Checks the receipt as the sender of `submission_id`, whose envelope

@@ -123,8 +123,15 @@ fn receipts_verify_only_for_their_own_envelope_and_signer() {
     let receipt = Receipt::for_opened(&opened, "m-attorney", "d-attorney-desk", NOW + 60)
         .sign(&org.attorney_device)
         .expect("sign");
-    let json = receipt.to_json().expect("json");
-    let received = SignedReceipt::from_json(&json).expect("parse");
+    // It travels sealed to the sender; only the sender's key opens it.
+    let sender = Identity::generate().expect("identity");
+    let sealed_receipt = receipt.seal_to(&sender.recipient()).expect("seal receipt");
+    let stranger = Identity::generate().expect("identity");
+    assert!(matches!(
+        SignedReceipt::open_sealed(&sealed_receipt, &[stranger]),
+        Err(Error::NoMatchingKey)
+    ));
+    let received = SignedReceipt::open_sealed(&sealed_receipt, &[sender]).expect("open receipt");
     received
         .verify(&org.directory, "sub-0001", &sealed.envelope_sha256)
         .expect("the sender accepts it");

@@ -109,7 +109,19 @@ impl fmt::Debug for Recipient {
 ///
 /// It deliberately has no `Debug`, `Display`, `Clone` or `Serialize`, so it
 /// cannot leak into logs or be copied by accident; the secret is wiped when
-/// the value is dropped.
+/// the value is dropped. So this does not compile:
+///
+/// ```compile_fail
+/// let identity = satchel_seal::age::Identity::generate().expect("identity");
+/// let printed = format!("{identity:?}");
+/// ```
+///
+/// while its public half prints:
+///
+/// ```
+/// let identity = satchel_seal::age::Identity::generate().expect("identity");
+/// let printed = format!("{:?}", identity.recipient());
+/// ```
 pub struct Identity {
     /// Zeroized on drop by x25519-dalek (its `zeroize` feature).
     secret: StaticSecret,
