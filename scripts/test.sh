@@ -33,7 +33,10 @@ step "Building the binaries the end-to-end suites drive"
 cargo build --workspace --exclude satchel-ui --bins --locked
 
 step "Tests"
-cargo test --workspace --exclude satchel-ui --locked
+cargo test --workspace --exclude satchel-ui --locked -- --show-output
+
+step "Fuzz targets still build (running them is in docs/PERFORMANCE.md)"
+cargo build --manifest-path fuzz/Cargo.toml --locked
 
 step "Docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --exclude satchel-ui --no-deps --locked
