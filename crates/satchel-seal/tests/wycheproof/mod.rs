@@ -16,7 +16,7 @@
 //!   revision of the vectors forces a decision instead of passing silently.
 
 // Each test file is its own crate and uses only part of this module.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each vector file uses only part of these helpers")]
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
