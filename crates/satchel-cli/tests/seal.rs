@@ -2,31 +2,20 @@
 //! vaults, a directory signed by a root the test holds, and the stock `age`
 //! tool as the break-glass path.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
+use common::PASSPHRASE;
 use satchel_seal::SigningSecret;
 use satchel_seal::directory::{Device, Directory, FORMAT, Member, Policies, RecipientKey, Role};
 
-const PASSPHRASE: &str = "copper lantern river meadow";
-
+/// Runs `satchel`, answering a passphrase prompt on standard input.
 fn satchel(args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_satchel"))
-        .args(args)
-        .env_remove("SATCHEL_DATA_DIR")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start satchel");
-    let mut stdin = child.stdin.take().expect("stdin");
-    // Verbs that do not read a passphrase close stdin early; ignore that.
-    let _ = writeln!(stdin, "{PASSPHRASE}");
-    drop(stdin);
-    child.wait_with_output().expect("wait for satchel")
+    common::satchel(args, &format!("{PASSPHRASE}\n"))
 }
 
 fn ok(output: Output) -> String {

@@ -1,0 +1,26 @@
+//! Running the `satchel` binary the way a script would.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+/// The passphrase every test vault is made with.
+pub const PASSPHRASE: &str = "copper lantern river meadow";
+
+/// Runs `satchel` with `args`, feeding `stdin` to it, with no data directory
+/// inherited from the environment.
+pub fn satchel(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_satchel"))
+        .args(args)
+        .env_remove("SATCHEL_DATA_DIR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start satchel");
+    let mut input = child.stdin.take().expect("stdin");
+    // A verb that reads no passphrase may exit before reading its input; a
+    // broken pipe here is expected then, and the exit status tells the rest.
+    let _ = input.write_all(stdin.as_bytes());
+    drop(input);
+    child.wait_with_output().expect("wait for satchel")
+}
