@@ -131,7 +131,10 @@ pub(crate) fn seal(args: SealArgs) -> anyhow::Result<()> {
         .map(|path| File::open(path).map(BufReader::new))
         .collect::<Result<Vec<_>, _>>()
         .context("could not reopen an attachment")?;
-    let mut streams: Vec<&mut dyn Read> = files.iter_mut().map(|f| f as &mut dyn Read).collect();
+    let mut streams: Vec<&mut (dyn Read + Send)> = files
+        .iter_mut()
+        .map(|f| f as &mut (dyn Read + Send))
+        .collect();
 
     let staged = staging_file(&args.out)?;
     let writer = BufWriter::new(staged.reopen().context("could not open the staging file")?);
@@ -145,15 +148,15 @@ pub(crate) fn seal(args: SealArgs) -> anyhow::Result<()> {
         .map_err(|e| e.error)
         .with_context(|| format!("could not move the envelope to {}", args.out.display()))?;
 
-    println!("Submission: {}", sealed.manifest.submission_id);
+    println!("Submission:  {}", sealed.manifest.submission_id);
     println!(
-        "Envelope:   {} ({} bytes)",
+        "Envelope:    {} ({} bytes)",
         args.out.display(),
         sealed.envelope_len
     );
-    println!("SHA-256:    {}", hex(&sealed.envelope_sha256));
+    println!("Envelope id: {}", hex(&sealed.envelope_id));
     println!(
-        "Sealed to:  {}",
+        "Sealed to:   {}",
         sealed
             .manifest
             .recipients
@@ -221,9 +224,9 @@ pub(crate) fn open(args: OpenArgs) -> anyhow::Result<()> {
         )
     })?;
 
-    println!("Submission: {}", opened.manifest.submission_id);
+    println!("Submission:  {}", opened.manifest.submission_id);
     println!(
-        "From:       {} ({})",
+        "From:        {} ({})",
         opened.manifest.sender.member_id, opened.manifest.sender.device_id
     );
     println!(

@@ -85,8 +85,8 @@ fn main() -> ExampleResult<()> {
         HashingSink::new(expected),
     )?;
     let open_time = start.elapsed();
-    if opened.envelope_sha256 != sealed.envelope_sha256 {
-        return Err("opening saw a different envelope hash than sealing wrote".into());
+    if opened.envelope_id != sealed.envelope_id {
+        return Err("opening computed a different envelope id than sealing".into());
     }
     let peak = peak_rss_mib()?;
 

@@ -2,7 +2,9 @@
 //! signed envelopes.
 //!
 //! This crate does no I/O of its own beyond the `Read` and `Write` streams it
-//! is handed, so it can be tested exhaustively and fuzzed.
+//! is handed, so it can be tested exhaustively and fuzzed. Sealing and
+//! opening a large attachment use one short-lived second thread, scoped to
+//! the call.
 //!
 //! - [`keys`]: Ed25519 signing keys, signatures framed by purpose, key ids
 //!   and the safety codes people compare;

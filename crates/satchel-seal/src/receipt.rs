@@ -25,8 +25,9 @@ pub struct Receipt {
     pub format: String,
     /// The submission opened.
     pub submission_id: String,
-    /// SHA-256 of the envelope file opened, in lowercase hex.
-    pub envelope_sha256: String,
+    /// The id of the envelope opened, in lowercase hex (see
+    /// [the envelope module](crate::envelope#the-envelope-id)).
+    pub envelope_id: String,
     /// When it was opened (Unix seconds, UTC).
     pub opened_at: i64,
     /// The attorney who opened it.
@@ -52,7 +53,7 @@ impl Receipt {
         Self {
             format: FORMAT.to_owned(),
             submission_id: opened.manifest.submission_id.clone(),
-            envelope_sha256: crate::envelope::hex(&opened.envelope_sha256),
+            envelope_id: crate::envelope::hex(&opened.envelope_id),
             opened_at: now,
             member_id: member_id.to_owned(),
             device_id: device_id.to_owned(),
@@ -104,7 +105,7 @@ impl SignedReceipt {
     }
 
     /// Checks the receipt as the sender of `submission_id`, whose envelope
-    /// hashed to `envelope_sha256`: the signing device must be in the
+    /// had the id `envelope_id`: the signing device must be in the
     /// directory under the member named, that member must be an attorney,
     /// and the receipt must be for this very envelope. Any mismatch is
     /// [`Error::Unauthentic`].
@@ -112,7 +113,7 @@ impl SignedReceipt {
         &self,
         directory: &Directory,
         submission_id: &str,
-        envelope_sha256: &[u8; 32],
+        envelope_id: &[u8; 32],
     ) -> Result<&Receipt> {
         let receipt = &self.receipt;
         let (member, device) = directory
@@ -128,10 +129,10 @@ impl SignedReceipt {
             &canonical::to_canonical_json(receipt)?,
             &self.signature,
         )?;
-        let expected = crate::envelope::hex(envelope_sha256);
+        let expected = crate::envelope::hex(envelope_id);
         if receipt.format != FORMAT
             || receipt.submission_id != submission_id
-            || receipt.envelope_sha256 != expected
+            || receipt.envelope_id != expected
         {
             return Err(Error::Unauthentic);
         }

@@ -118,7 +118,7 @@ fn receipts_verify_only_for_their_own_envelope_and_signer() {
     .expect("seal");
     let identities = [Identity::from_bytes(*org.attorney_identity.to_bytes())];
     let (opened, ()) = open(&envelope[..], &identities, &org.directory, Discard).expect("open");
-    assert_eq!(opened.envelope_sha256, sealed.envelope_sha256);
+    assert_eq!(opened.envelope_id, sealed.envelope_id);
 
     let receipt = Receipt::for_opened(&opened, "m-attorney", "d-attorney-desk", NOW + 60)
         .sign(&org.attorney_device)
@@ -133,16 +133,26 @@ fn receipts_verify_only_for_their_own_envelope_and_signer() {
     ));
     let received = SignedReceipt::open_sealed(&sealed_receipt, &[sender]).expect("open receipt");
     received
-        .verify(&org.directory, "sub-0001", &sealed.envelope_sha256)
+        .verify(&org.directory, "sub-0001", &sealed.envelope_id)
         .expect("the sender accepts it");
 
-    // A receipt for a different envelope, or another submission, is refused.
+    // A receipt for a different envelope, even one carrying the same
+    // submission, or for another submission, is refused.
+    let (resealed, _) = seal(
+        manifest(&[]),
+        &mut [],
+        &org.worker_device,
+        &recipients,
+        Vec::new(),
+    )
+    .expect("seal again");
+    assert_ne!(resealed.envelope_id, sealed.envelope_id);
     assert!(matches!(
-        received.verify(&org.directory, "sub-0001", &[0u8; 32]),
+        received.verify(&org.directory, "sub-0001", &resealed.envelope_id),
         Err(Error::Unauthentic)
     ));
     assert!(matches!(
-        received.verify(&org.directory, "sub-0002", &sealed.envelope_sha256),
+        received.verify(&org.directory, "sub-0002", &sealed.envelope_id),
         Err(Error::Unauthentic)
     ));
     // Signed by a device that is not the attorney's.
@@ -150,7 +160,7 @@ fn receipts_verify_only_for_their_own_envelope_and_signer() {
         .sign(&org.worker_device)
         .expect("sign");
     assert!(matches!(
-        forged.verify(&org.directory, "sub-0001", &sealed.envelope_sha256),
+        forged.verify(&org.directory, "sub-0001", &sealed.envelope_id),
         Err(Error::Unauthentic)
     ));
     // Claimed by the intake worker's device: not an attorney.
@@ -158,7 +168,7 @@ fn receipts_verify_only_for_their_own_envelope_and_signer() {
         .sign(&org.worker_device)
         .expect("sign");
     assert!(matches!(
-        worker.verify(&org.directory, "sub-0001", &sealed.envelope_sha256),
+        worker.verify(&org.directory, "sub-0001", &sealed.envelope_id),
         Err(Error::Unauthentic)
     ));
 }

@@ -10,6 +10,7 @@ use satchel_seal::Error;
 use satchel_seal::age::Identity;
 use satchel_seal::envelope::{Manifest, Opened, Sink, open, seal};
 use satchel_seal::keys::SigningSecret;
+use sha2::{Digest, Sha256};
 
 /// Collects attachments in memory and records whether it was committed.
 #[derive(Default)]
@@ -42,7 +43,10 @@ fn seal_to(org: &Org, manifest: Manifest, attachments: &[&[u8]], assignee: &str)
         .recipients_for(assignee, NOW)
         .expect("recipients");
     let mut streams: Vec<&[u8]> = attachments.to_vec();
-    let mut readers: Vec<&mut dyn Read> = streams.iter_mut().map(|s| s as &mut dyn Read).collect();
+    let mut readers: Vec<&mut (dyn Read + Send)> = streams
+        .iter_mut()
+        .map(|s| s as &mut (dyn Read + Send))
+        .collect();
     let (_, bytes) = seal(
         manifest,
         &mut readers,
@@ -81,7 +85,113 @@ fn a_sealed_submission_opens_for_the_attorney_and_the_escrow_key() {
     assert_eq!(opened.manifest.recipients.len(), 2, "attorney and escrow");
 
     let (by_escrow, _) = open_with(&org, &envelope, &org.escrow_identity).expect("escrow opens");
-    assert_eq!(by_escrow.envelope_sha256, opened.envelope_sha256);
+    assert_eq!(by_escrow.envelope_id, opened.envelope_id);
+}
+
+#[test]
+fn the_envelope_id_is_the_hash_formats_md_describes() {
+    let org = org();
+    let attachment = vec![0x5au8; 90_000];
+    let recipients = org
+        .directory
+        .recipients_for("m-attorney", NOW)
+        .expect("recipients");
+    let (sealed, envelope) = seal(
+        manifest(&[("a.pdf", &attachment)]),
+        &mut [&mut &attachment[..]],
+        &org.worker_device,
+        &recipients,
+        Vec::new(),
+    )
+    .expect("seal");
+
+    // Recompute it from the file: header and nonce as stored, then the
+    // start of the inner layer as the plain age layer decrypts it.
+    let mac_line = envelope
+        .windows(4)
+        .position(|w| w == b"\n---")
+        .expect("mac line")
+        + 1;
+    let header_end = mac_line
+        + envelope[mac_line..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .expect("end of the mac line")
+        + 1;
+    let identities = [Identity::from_bytes(*org.attorney_identity.to_bytes())];
+    let mut inner = Vec::new();
+    satchel_seal::age::decrypt(&identities, &envelope[..])
+        .expect("age layer")
+        .read_to_end(&mut inner)
+        .expect("payload");
+    let manifest_len = u32::from_be_bytes(inner[20..24].try_into().expect("4 bytes")) as usize;
+    let mut hash = Sha256::new();
+    hash.update(&envelope[..header_end + 16]);
+    hash.update(&inner[..24 + manifest_len + 64]);
+    let expected: [u8; 32] = hash.finalize().into();
+
+    assert_eq!(sealed.envelope_id, expected);
+    let (opened, _) = open_with(&org, &envelope, &org.attorney_identity).expect("open");
+    assert_eq!(opened.envelope_id, expected);
+
+    // Sealing the same submission again makes a different file, with a
+    // different id.
+    let again = seal_to(
+        &org,
+        manifest(&[("a.pdf", &attachment)]),
+        &[&attachment],
+        "m-attorney",
+    );
+    let (reopened, _) = open_with(&org, &again, &org.attorney_identity).expect("open");
+    assert_ne!(reopened.envelope_id, expected);
+}
+
+#[test]
+fn a_large_attachment_round_trips_and_any_change_in_it_is_refused() {
+    // Large enough that its hash is computed on a second thread, on both
+    // sides.
+    let org = org();
+    let attachment: Vec<u8> = (0..3_000_017u32).map(|i| (i % 253) as u8).collect();
+    let envelope = seal_to(
+        &org,
+        manifest(&[("scan.pdf", &attachment)]),
+        &[&attachment],
+        "m-attorney",
+    );
+    let (_, attachments) = open_with(&org, &envelope, &org.attorney_identity).expect("open");
+    assert_eq!(attachments, vec![attachment.clone()]);
+
+    // The attachment starts after the header and the manifest, both well
+    // under 4 KiB here; flip bytes across its whole length and its end.
+    let len = envelope.len();
+    for position in [4096, len / 3, len / 2, len - 300_000, len - 40_000, len - 1] {
+        let mut tampered = envelope.clone();
+        tampered[position] ^= 0x80;
+        assert!(
+            matches!(
+                open_with(&org, &tampered, &org.attorney_identity),
+                Err(Error::Unauthentic)
+            ),
+            "a flipped byte at {position} of {len}"
+        );
+    }
+
+    // Sealing refuses an attachment that differs from its manifest entry
+    // only in its last byte.
+    let mut changed = attachment.clone();
+    *changed.last_mut().expect("not empty") ^= 1;
+    let recipients = org
+        .directory
+        .recipients_for("m-attorney", NOW)
+        .expect("recipients");
+    let refused = seal(
+        manifest(&[("scan.pdf", &attachment)]),
+        &mut [&mut &changed[..]],
+        &org.worker_device,
+        &recipients,
+        Vec::new(),
+    );
+    assert!(matches!(refused, Err(Error::Invalid(_))));
 }
 
 #[test]

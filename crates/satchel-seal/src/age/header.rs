@@ -53,10 +53,12 @@ pub(crate) struct Stanza {
 #[derive(Debug)]
 pub(crate) struct Header {
     pub(crate) stanzas: Vec<Stanza>,
-    /// The header bytes the MAC covers: everything up to and including the
-    /// `---` mark. Parsing accepts only the canonical form, so these bytes
-    /// are what the sender authenticated.
-    mac_input: Vec<u8>,
+    /// The header exactly as read, from the version line through the LF of
+    /// the MAC line. Parsing accepts only the canonical form, so these bytes
+    /// are what the sender wrote and authenticated.
+    bytes: Vec<u8>,
+    /// How many of `bytes` the MAC covers: up to and including `---`.
+    mac_covers: usize,
     mac: [u8; 32],
 }
 
@@ -141,19 +143,24 @@ impl Header {
                 return Err(Error::NotAnEnvelope);
             }
             let mac = decode_mac(encoded)?;
-            let mac_input = bytes[..start + MAC_MARK.len()].to_vec();
             return Ok(Self {
                 stanzas,
-                mac_input,
+                bytes: bytes.to_vec(),
+                mac_covers: start + MAC_MARK.len(),
                 mac,
             });
         }
     }
 
+    /// The header as it appears in the file.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
     /// Checks the header MAC under `file_key` in constant time ("Header
     /// MAC"). A mismatch is [`Error::Unauthentic`].
     pub(crate) fn verify_mac(&self, file_key: &FileKey) -> Result<()> {
-        header_mac(file_key, &self.mac_input)
+        header_mac(file_key, &self.bytes[..self.mac_covers])
             .verify_slice(&self.mac)
             .map_err(|_| Error::Unauthentic)
     }

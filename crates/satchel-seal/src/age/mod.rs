@@ -30,7 +30,7 @@ mod x25519;
 use std::io::{Read, Write};
 
 use hkdf::Hkdf;
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 pub use keys::{Identity, Recipient};
@@ -82,10 +82,10 @@ pub fn encrypt<W: Write>(recipients: &[Recipient], mut output: W) -> Result<Encr
     start.extend_from_slice(&nonce);
     output.write_all(&start)?;
 
-    Ok(Encryptor::new(
-        output,
-        stream::payload_cipher(&file_key, &nonce),
-    ))
+    Ok(
+        Encryptor::new(output, stream::payload_cipher(&file_key, &nonce))
+            .with_preamble(Sha256::new_with_prefix(&start)),
+    )
 }
 
 /// Reads and checks the header of the age file in `input` and returns a
@@ -109,9 +109,12 @@ pub fn decrypt<R: Read>(identities: &[Identity], mut input: R) -> Result<Decrypt
         _ => Error::Io(e),
     })?;
 
+    let mut preamble = Sha256::new_with_prefix(header.bytes());
+    preamble.update(nonce);
     Ok(
         Decryptor::new(source, stream::payload_cipher(&file_key, &nonce))
-            .with_recipients(matched_identity, header.stanzas.len()),
+            .with_recipients(matched_identity, header.stanzas.len())
+            .with_preamble(preamble),
     )
 }
 

@@ -12,6 +12,7 @@ use std::io::{self, Read, Write};
 
 use chacha20poly1305::aead::{AeadInPlace, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce, Tag};
+use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use super::{FileKey, hkdf_sha256};
@@ -68,6 +69,8 @@ pub struct Encryptor<W> {
     /// Set when writing a sealed chunk failed part way: the output is then
     /// incomplete and nothing more may be written to it.
     broken: bool,
+    /// SHA-256 over the header and payload nonce written before the chunks.
+    preamble: Sha256,
 }
 
 impl<W: Write> Encryptor<W> {
@@ -81,7 +84,21 @@ impl<W: Write> Encryptor<W> {
             buf: Zeroizing::new(vec![0u8; SEALED_CHUNK_LEN]),
             len: 0,
             broken: false,
+            preamble: Sha256::default(),
         }
+    }
+
+    /// Records the hash of what was written before the payload.
+    pub(crate) fn with_preamble(mut self, preamble: Sha256) -> Self {
+        self.preamble = preamble;
+        self
+    }
+
+    /// SHA-256, still open for more input, over the file's header and
+    /// payload nonce: the bytes that fix the payload key for every
+    /// recipient.
+    pub(crate) fn preamble(&self) -> Sha256 {
+        self.preamble.clone()
     }
 
     /// Seals and writes the final chunk (empty only if nothing was written,
@@ -178,6 +195,8 @@ pub struct Decryptor<R> {
     matched_identity: usize,
     /// How many recipient stanzas the header holds, of any type.
     stanza_count: usize,
+    /// SHA-256 over the header and payload nonce read before the chunks.
+    preamble: Sha256,
 }
 
 /// Where the decryptor is in the stream.
@@ -208,6 +227,7 @@ impl<R: Read> Decryptor<R> {
             state: ReadState::Chunks,
             matched_identity: 0,
             stanza_count: 0,
+            preamble: Sha256::default(),
         }
     }
 
@@ -342,6 +362,18 @@ impl<R> Decryptor<R> {
         self.matched_identity = matched_identity;
         self.stanza_count = stanza_count;
         self
+    }
+
+    /// Records the hash of what was read before the payload.
+    pub(crate) fn with_preamble(mut self, preamble: Sha256) -> Self {
+        self.preamble = preamble;
+        self
+    }
+
+    /// SHA-256, still open for more input, over the file's header and
+    /// payload nonce, as [`Encryptor`] computed it when the file was made.
+    pub(crate) fn preamble(&self) -> Sha256 {
+        self.preamble.clone()
     }
 
     /// The index, in the slice given to [`decrypt`](super::decrypt), of the

@@ -12,11 +12,26 @@
 //! zero bytes                        up to the Padmé length of all the above
 //! ```
 //!
-//! Sealing and opening both stream: attachment bytes pass through in 64 KiB
-//! pieces and are never held whole in memory. Opening checks everything
-//! before anything counts: attachment bytes go to a caller's [`Sink`],
-//! which is told to commit only after the last check has passed.
+//! Sealing and opening both stream: attachment bytes pass through in
+//! 256 KiB pieces and are never held whole in memory. For a large
+//! attachment the cipher and the SHA-256 pass run on two threads (see
+//! `ahead.rs`). Opening checks everything before anything counts:
+//! attachment bytes go to a caller's [`Sink`], which is told to commit only
+//! after the last check has passed.
+//!
+//! # The envelope id
+//!
+//! Receipts, and anything else that must name one envelope file, use its
+//! id: SHA-256 over the age header exactly as in the file, the 16-byte
+//! payload nonce after it, and the inner layer's start (magic, manifest
+//! length, manifest, signature). Both sides compute it without hashing the
+//! attachments again. It names the whole file all the same: the header and
+//! nonce fix the payload key, the signed manifest fixes every attachment's
+//! SHA-256 and the padding's length, and the payload cipher is
+//! deterministic under its key, so two envelopes that open with the same id
+//! are the same bytes.
 
+mod ahead;
 mod manifest;
 mod open;
 mod padding;
@@ -36,7 +51,7 @@ const MAGIC: &[u8; 20] = b"satchel-envelope-v1\n";
 /// The largest manifest accepted, in bytes.
 const MAX_MANIFEST_BYTES: u32 = 16 * 1024 * 1024;
 /// The size of the pieces attachments are streamed in.
-const PIECE: usize = 64 * 1024;
+const PIECE: usize = 256 * 1024;
 
 /// Lowercase hex of a digest.
 pub(crate) fn hex(bytes: &[u8]) -> String {

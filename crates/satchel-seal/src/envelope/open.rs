@@ -4,9 +4,10 @@ use std::io::{self, Read};
 
 use sha2::{Digest, Sha256};
 
+use super::ahead::Pieces;
 use super::manifest::Manifest;
 use super::padding::padme;
-use super::{MAGIC, MAX_MANIFEST_BYTES, PIECE, hex};
+use super::{MAGIC, MAX_MANIFEST_BYTES, hex};
 use crate::age::{self, Identity};
 use crate::canonical;
 use crate::directory::{Directory, recipient_id};
@@ -41,8 +42,8 @@ pub trait Sink {
 pub struct Opened {
     /// The signed manifest, answers included.
     pub manifest: Manifest,
-    /// SHA-256 of the envelope file, for the receipt.
-    pub envelope_sha256: [u8; 32],
+    /// The envelope's id, for the receipt (see [the envelope module](crate::envelope#the-envelope-id)).
+    pub envelope_id: [u8; 32],
     /// The id of the key that opened it.
     pub opened_with: KeyId,
 }
@@ -59,13 +60,16 @@ pub struct Opened {
 /// that the padding is zero and of exactly the Padmé length; and that
 /// nothing follows. Any failure after the header is the one detail-free
 /// [`Error::Unauthentic`].
-pub fn open<R: Read, S: Sink>(
+///
+/// For large attachments `input` is decrypted on a second thread, which is
+/// why it must be `Send`; the sink is only ever called on this thread.
+pub fn open<R: Read + Send, S: Sink>(
     input: R,
     identities: &[Identity],
     directory: &Directory,
     mut sink: S,
 ) -> Result<(Opened, S::Committed)> {
-    let mut reader = age::decrypt(identities, HashingReader::new(input))?;
+    let mut reader = age::decrypt(identities, input)?;
     let opened_with = recipient_id(&identities[reader.matched_identity()].recipient());
     let stanza_count = reader.stanza_count();
 
@@ -85,6 +89,14 @@ pub fn open<R: Read, S: Sink>(
     read_exact(&mut reader, &mut manifest_bytes)?;
     let mut signature = [0u8; 64];
     read_exact(&mut reader, &mut signature)?;
+    let envelope_id = reader
+        .preamble()
+        .chain_update(magic)
+        .chain_update(len)
+        .chain_update(&manifest_bytes)
+        .chain_update(signature)
+        .finalize()
+        .into();
 
     // The manifest must be canonical, signed by the device the directory
     // lists for its sender, and name the key that opened it.
@@ -110,46 +122,53 @@ pub fn open<R: Read, S: Sink>(
         return Err(Error::Unauthentic);
     }
 
-    // Attachments, each checked against the signed size and hash.
-    let mut buffer = vec![0u8; PIECE];
-    for (index, meta) in manifest.attachments.iter().enumerate() {
-        let mut hash = Sha256::new();
-        let mut remaining = meta.size;
-        while remaining > 0 {
-            let piece = remaining.min(PIECE as u64) as usize;
-            read_exact(&mut reader, &mut buffer[..piece])?;
-            hash.update(&buffer[..piece]);
-            sink.write(index, &buffer[..piece])?;
-            remaining -= piece as u64;
+    // The rest of the payload: attachments, each checked against its signed
+    // size and hash, then the padding: zeros, exactly up to the Padmé
+    // length, then the end. For large attachments the age layer decrypts
+    // on a second thread while this one hashes.
+    let attachments_len = manifest.attachments_len().map_err(|_| Error::Unauthentic)?;
+    let content_len = (MAGIC.len() + 4 + manifest_bytes.len() + 64) as u64 + attachments_len;
+    let padding = padme(content_len) - content_len;
+    std::thread::scope(|scope| -> Result<()> {
+        let mut body = Pieces::for_len(scope, reader, attachments_len, false)?;
+        for (index, meta) in manifest.attachments.iter().enumerate() {
+            let mut hash = Sha256::new();
+            let mut remaining = meta.size;
+            while remaining > 0 {
+                let bytes = next(&mut body, remaining)?;
+                if bytes.is_empty() {
+                    return Err(Error::Unauthentic);
+                }
+                hash.update(bytes);
+                sink.write(index, bytes)?;
+                remaining -= bytes.len() as u64;
+            }
+            if hex(&hash.finalize()) != meta.sha256 {
+                return Err(Error::Unauthentic);
+            }
         }
-        if hex(&hash.finalize()) != meta.sha256 {
+
+        let mut remaining = padding;
+        loop {
+            let bytes = next(&mut body, u64::MAX)?;
+            if bytes.is_empty() {
+                break;
+            }
+            if bytes.len() as u64 > remaining || bytes.iter().any(|b| *b != 0) {
+                return Err(Error::Unauthentic);
+            }
+            remaining -= bytes.len() as u64;
+        }
+        if remaining != 0 {
             return Err(Error::Unauthentic);
         }
-    }
+        body.finish()?;
+        Ok(())
+    })?;
 
-    // Padding: zeros, exactly up to the Padmé length, then the end.
-    let content_len = (MAGIC.len() + 4 + manifest_bytes.len() + 64) as u64
-        + manifest.attachments_len().map_err(|_| Error::Unauthentic)?;
-    let mut padding = padme(content_len) - content_len;
-    loop {
-        let want = (padding.min(PIECE as u64) as usize).max(1);
-        let read = read_some(&mut reader, &mut buffer[..want])?;
-        if read == 0 {
-            break;
-        }
-        if read as u64 > padding || buffer[..read].iter().any(|b| *b != 0) {
-            return Err(Error::Unauthentic);
-        }
-        padding -= read as u64;
-    }
-    if padding != 0 {
-        return Err(Error::Unauthentic);
-    }
-
-    let envelope_sha256 = reader.into_inner().finish();
     let opened = Opened {
         manifest,
-        envelope_sha256,
+        envelope_id,
         opened_with,
     };
     let committed = sink.commit(&opened)?;
@@ -169,41 +188,28 @@ fn read_exact(reader: &mut impl Read, buffer: &mut [u8]) -> Result<()> {
     Ok(())
 }
 
+/// The next decrypted bytes, at most `max`, with the age layer's errors
+/// turned back into the crate's.
+fn next<'a, R: Read + Send>(body: &'a mut Pieces<'_, R>, max: u64) -> Result<&'a [u8]> {
+    let max = usize::try_from(max).unwrap_or(usize::MAX);
+    body.next(max).map_err(from_age)
+}
+
+fn from_age(e: io::Error) -> Error {
+    if e.kind() == io::ErrorKind::InvalidData {
+        Error::Unauthentic
+    } else {
+        e.into()
+    }
+}
+
 /// One read, turning the age layer's errors back into the crate's.
 fn read_some(reader: &mut impl Read, buffer: &mut [u8]) -> Result<usize> {
     loop {
         match reader.read(buffer) {
             Ok(read) => return Ok(read),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if e.kind() == io::ErrorKind::InvalidData => return Err(Error::Unauthentic),
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(from_age(e)),
         }
-    }
-}
-
-/// Hashes every byte read through it.
-struct HashingReader<R> {
-    inner: R,
-    hash: Sha256,
-}
-
-impl<R: Read> HashingReader<R> {
-    fn new(inner: R) -> Self {
-        Self {
-            inner,
-            hash: Sha256::new(),
-        }
-    }
-
-    fn finish(self) -> [u8; 32] {
-        self.hash.finalize().into()
-    }
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
-        let read = self.inner.read(buffer)?;
-        self.hash.update(&buffer[..read]);
-        Ok(read)
     }
 }

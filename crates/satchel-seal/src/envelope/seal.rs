@@ -2,11 +2,12 @@
 
 use std::io::{self, Read, Write};
 
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 
+use super::ahead::Pieces;
 use super::manifest::Manifest;
 use super::padding::padme;
-use super::{MAGIC, MAX_MANIFEST_BYTES, PIECE, hex};
+use super::{MAGIC, MAX_MANIFEST_BYTES, hex};
 use crate::age;
 use crate::canonical;
 use crate::directory::RecipientKey;
@@ -18,8 +19,9 @@ use crate::keys::{Purpose, SigningSecret};
 pub struct Sealed {
     /// The manifest as signed, with its recipient list filled in.
     pub manifest: Manifest,
-    /// SHA-256 of the whole envelope file; receipts name it.
-    pub envelope_sha256: [u8; 32],
+    /// The envelope's id, which names this very file: receipts carry it
+    /// (see [the envelope module](crate::envelope#the-envelope-id)).
+    pub envelope_id: [u8; 32],
     /// The envelope's length in bytes.
     pub envelope_len: u64,
 }
@@ -29,11 +31,13 @@ pub struct Sealed {
 ///
 /// `attachments` must yield exactly the bytes the manifest describes, in
 /// order: each stream is hashed as it passes and checked against its size
-/// and SHA-256. On any error the output is incomplete and must be thrown
+/// and SHA-256. A large attachment is read and hashed on a second thread
+/// while this one encrypts, which is why the streams must be `Send`. On any
+/// error the output is incomplete and must be thrown
 /// away: without its final chunk no reader will accept it.
 pub fn seal<W: Write>(
     mut manifest: Manifest,
-    attachments: &mut [&mut dyn Read],
+    attachments: &mut [&mut (dyn Read + Send)],
     device: &SigningSecret,
     recipients: &[RecipientKey],
     output: W,
@@ -69,69 +73,71 @@ pub fn seal<W: Write>(
     let padding = padme(content_len) - content_len;
 
     let keys: Vec<age::Recipient> = recipients.iter().map(|k| k.public).collect();
-    let mut writer = age::encrypt(&keys, HashingWriter::new(output))?;
-    writer.write_all(MAGIC)?;
-    writer.write_all(&manifest_len.to_be_bytes())?;
-    writer.write_all(&manifest_bytes)?;
-    writer.write_all(&signature.to_bytes())?;
+    let mut writer = age::encrypt(&keys, CountingWriter::new(output))?;
+    let mut head = Vec::with_capacity(MAGIC.len() + 4 + manifest_bytes.len() + 64);
+    head.extend_from_slice(MAGIC);
+    head.extend_from_slice(&manifest_len.to_be_bytes());
+    head.extend_from_slice(&manifest_bytes);
+    head.extend_from_slice(&signature.to_bytes());
+    writer.write_all(&head)?;
+    let envelope_id = writer.preamble().chain_update(&head).finalize().into();
 
-    for (index, (meta, stream)) in manifest
-        .attachments
-        .iter()
-        .zip(attachments.iter_mut())
-        .enumerate()
-    {
-        let (size, digest) = copy_hashed(stream, &mut writer, meta.size)?;
-        if size != meta.size || hex(&digest) != meta.sha256 {
-            return Err(Error::Invalid(format!(
-                "attachment {} ({}) changed while it was being sealed; seal it again",
-                index + 1,
-                meta.name
-            )));
+    std::thread::scope(|scope| -> Result<()> {
+        for (index, (meta, stream)) in manifest
+            .attachments
+            .iter()
+            .zip(attachments.iter_mut())
+            .enumerate()
+        {
+            let (size, digest) = copy_attachment(scope, &mut **stream, &mut writer, meta.size)?;
+            if size != meta.size || hex(&digest) != meta.sha256 {
+                return Err(Error::Invalid(format!(
+                    "attachment {} ({}) changed while it was being sealed; seal it again",
+                    index + 1,
+                    meta.name
+                )));
+            }
         }
-    }
+        Ok(())
+    })?;
     write_zeros(&mut writer, padding)?;
 
-    let hashing = writer.finish()?;
-    let (output, envelope_sha256, envelope_len) = hashing.into_parts();
+    let counting = writer.finish()?;
     Ok((
         Sealed {
             manifest,
-            envelope_sha256,
-            envelope_len,
+            envelope_id,
+            envelope_len: counting.len,
         },
-        output,
+        counting.inner,
     ))
 }
 
-/// Copies at most `limit + 1` bytes from `input`, so a stream longer than
-/// declared is caught without reading it all. Returns the count and hash of
-/// what was read.
-fn copy_hashed(
-    input: &mut dyn Read,
+/// Copies at most `limit + 1` bytes of `input` to `output`, so a stream
+/// longer than declared is caught without reading it all, but never writes
+/// more than `limit`. Returns the count and hash of what was read; a large
+/// attachment is read and hashed on a second thread in `scope`.
+fn copy_attachment<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    input: &'scope mut (dyn Read + Send),
     output: &mut impl Write,
     limit: u64,
 ) -> Result<(u64, [u8; 32])> {
-    let mut hash = Sha256::new();
-    let mut buffer = vec![0u8; PIECE];
+    let mut pieces = Pieces::for_len(scope, input.take(limit.saturating_add(1)), limit, true)?;
     let mut total = 0u64;
-    let mut limited = input.take(limit.saturating_add(1));
     loop {
-        let read = match limited.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(read) => read,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e.into()),
-        };
-        total += read as u64;
+        let bytes = pieces.next(usize::MAX)?;
+        if bytes.is_empty() {
+            break;
+        }
+        total += bytes.len() as u64;
         if total > limit {
             // Longer than declared: stop before writing the excess.
             return Ok((total, [0; 32]));
         }
-        hash.update(&buffer[..read]);
-        output.write_all(&buffer[..read])?;
+        output.write_all(bytes)?;
     }
-    Ok((total, hash.finalize().into()))
+    Ok((total, pieces.finish()?.unwrap_or_default()))
 }
 
 fn write_zeros(output: &mut impl Write, mut count: u64) -> Result<()> {
@@ -144,31 +150,21 @@ fn write_zeros(output: &mut impl Write, mut count: u64) -> Result<()> {
     Ok(())
 }
 
-/// Passes bytes through while hashing and counting them.
-struct HashingWriter<W> {
+/// Passes bytes through while counting them.
+struct CountingWriter<W> {
     inner: W,
-    hash: Sha256,
     len: u64,
 }
 
-impl<W: Write> HashingWriter<W> {
+impl<W> CountingWriter<W> {
     fn new(inner: W) -> Self {
-        Self {
-            inner,
-            hash: Sha256::new(),
-            len: 0,
-        }
-    }
-
-    fn into_parts(self) -> (W, [u8; 32], u64) {
-        (self.inner, self.hash.finalize().into(), self.len)
+        Self { inner, len: 0 }
     }
 }
 
-impl<W: Write> Write for HashingWriter<W> {
+impl<W: Write> Write for CountingWriter<W> {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         let written = self.inner.write(bytes)?;
-        self.hash.update(&bytes[..written]);
         self.len += written as u64;
         Ok(written)
     }
