@@ -3,7 +3,9 @@
 //!
 //! Run with `cargo bench -p satchel-seal --bench throughput`. Every row works
 //! on the same 64 MiB of pseudo-random bytes; each is run once to warm up and
-//! then `REPS` times, and the median is reported. Nothing is asserted: shared
+//! then `REPS` times, and the median is reported. The rows in memory take
+//! turns round by round, and their ratio to the raw cipher is the median of
+//! the ratios within each round. Nothing is asserted: shared
 //! machines are noisy, so the table is evidence to read, not a test. Compare
 //! the ratios within one run rather than absolute times across runs.
 
@@ -32,7 +34,7 @@ const CHUNK: usize = 64 * 1024;
 /// Read size for the age decryption rows and the file copies.
 const READ_LEN: usize = 1024 * 1024;
 /// Timed repetitions per row, after one warm-up run.
-const REPS: usize = 5;
+const REPS: usize = 9;
 /// The stock age tool, as Debian installs it.
 const AGE_CLI: &str = "/usr/bin/age";
 /// 2026-12-01T00:00:00Z, inside every key's validity window below.
@@ -44,61 +46,70 @@ type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
 fn main() -> BenchResult<()> {
     let data = pseudo_random(DATA_LEN, 0x5a7c_4e1d_9b02_3f68);
     let fixture = Fixture::new(&data);
-    let mut rows = Vec::new();
-
-    rows.push(Row::timed(
-        "raw ChaCha20-Poly1305, 64 KiB chunks, in place",
-        raw_chacha(&data),
-    ));
-    rows.push(Row::timed(
-        "SHA-256 alone (one pass, for reference)",
-        median(|| {
-            std::hint::black_box(Sha256::digest(&data));
-        }),
-    ));
-    rows.push(Row::timed(
-        "age::encrypt, memory -> io::sink()",
-        median(|| {
-            let mut writer = age::encrypt(&[fixture.identity.recipient()], io::sink())
-                .expect("start age encryption");
-            writer.write_all(&data).expect("encrypt");
-            writer.finish().expect("finish age encryption");
-        }),
-    ));
     let age_file = {
         let mut writer =
             age::encrypt(&[fixture.identity.recipient()], Vec::new()).expect("start age");
         writer.write_all(&data).expect("encrypt");
         writer.finish().expect("finish age encryption")
     };
-    rows.push(Row::timed(
-        "age::decrypt, memory -> discard, 1 MiB reads",
-        median(|| {
-            let mut reader = age::decrypt(std::slice::from_ref(&fixture.identity), &age_file[..])
-                .expect("open age header");
-            drain(&mut reader).expect("decrypt");
-        }),
-    ));
-    drop(age_file);
-
-    rows.push(Row::timed(
-        "envelope::seal, memory -> io::sink()",
-        median(|| {
-            fixture
-                .seal(&mut &data[..], io::sink())
-                .expect("seal to sink");
-        }),
-    ));
     let envelope_bytes = fixture.seal(&mut &data[..], Vec::new())?;
-    rows.push(Row::timed(
-        "envelope::open, memory -> discarding sink",
-        median(|| {
-            fixture
-                .open(&envelope_bytes[..], Discard(0))
-                .expect("open from memory");
-        }),
-    ));
+
+    // The rows in memory run in rounds, each round timing every one of them
+    // once, so a slow moment on the machine hits all rows of a round alike
+    // and the per-round ratios stay meaningful.
+    let cipher = ChaCha20Poly1305::new(Key::from_slice(&[0x44; 32]));
+    let mut raw_buffer = data.clone();
+    let mut rows = interleaved(vec![
+        (
+            "raw ChaCha20-Poly1305, 64 KiB chunks, in place",
+            Box::new(|| raw_chacha(&cipher, &mut raw_buffer)),
+        ),
+        (
+            "SHA-256 alone (one pass, for reference)",
+            Box::new(|| {
+                std::hint::black_box(Sha256::digest(&data));
+            }),
+        ),
+        (
+            "age::encrypt, memory -> io::sink()",
+            Box::new(|| {
+                let mut writer = age::encrypt(&[fixture.identity.recipient()], io::sink())
+                    .expect("start age encryption");
+                writer.write_all(&data).expect("encrypt");
+                writer.finish().expect("finish age encryption");
+            }),
+        ),
+        (
+            "age::decrypt, memory -> discard, 1 MiB reads",
+            Box::new(|| {
+                let mut reader =
+                    age::decrypt(std::slice::from_ref(&fixture.identity), &age_file[..])
+                        .expect("open age header");
+                drain(&mut reader).expect("decrypt");
+            }),
+        ),
+        (
+            "envelope::seal, memory -> io::sink()",
+            Box::new(|| {
+                fixture
+                    .seal(&mut &data[..], io::sink())
+                    .expect("seal to sink");
+            }),
+        ),
+        (
+            "envelope::open, memory -> discarding sink",
+            Box::new(|| {
+                fixture
+                    .open(&envelope_bytes[..], Discard(0))
+                    .expect("open from memory");
+            }),
+        ),
+    ]);
+    drop(raw_buffer);
+    drop(age_file);
     drop(envelope_bytes);
+    let raw = rows[0].time.unwrap_or(Duration::MAX);
+    let timed = |name, time| Row::against(name, time, raw);
 
     // The same work between files, side by side with the age CLI.
     let dir = tempfile::tempdir()?;
@@ -112,7 +123,7 @@ fn main() -> BenchResult<()> {
     let sealed = dir.path().join("sealed.age");
     let opened = dir.path().join("opened.bin");
 
-    rows.push(Row::timed(
+    rows.push(timed(
         "envelope::seal, file -> file",
         median(|| {
             let mut input = File::open(&plain).expect("open input file");
@@ -120,7 +131,7 @@ fn main() -> BenchResult<()> {
             fixture.seal(&mut input, output).expect("seal to file");
         }),
     ));
-    rows.push(Row::timed(
+    rows.push(timed(
         "envelope::open, file -> file",
         median(|| {
             let input = File::open(&sealed).expect("open envelope file");
@@ -130,7 +141,7 @@ fn main() -> BenchResult<()> {
     ));
     check_same(&plain, &opened)?;
 
-    rows.push(Row::timed(
+    rows.push(timed(
         "age::encrypt, file -> file",
         median(|| {
             let mut input = File::open(&plain).expect("open input file");
@@ -141,7 +152,7 @@ fn main() -> BenchResult<()> {
             writer.finish().expect("finish age encryption");
         }),
     ));
-    rows.push(Row::timed(
+    rows.push(timed(
         "age::decrypt, file -> file",
         median(|| {
             let input = File::open(&sealed).expect("open age file");
@@ -155,14 +166,14 @@ fn main() -> BenchResult<()> {
 
     let recipient = fixture.identity.recipient().to_string();
     if Path::new(AGE_CLI).exists() {
-        rows.push(Row::timed(
+        rows.push(timed(
             "age CLI -r, file -> file",
             median(|| {
                 run_age(&["-r", &recipient, "-o"], &sealed, &plain).expect("age -r");
             }),
         ));
         let identity_arg = identity_file.to_string_lossy().into_owned();
-        rows.push(Row::timed(
+        rows.push(timed(
             "age CLI -d -i, file -> file",
             median(|| {
                 run_age(&["-d", "-i", &identity_arg, "-o"], &opened, &sealed).expect("age -d");
@@ -275,7 +286,11 @@ impl Fixture {
         }
     }
 
-    fn seal<W: Write>(&self, attachment: &mut dyn Read, output: W) -> satchel_seal::Result<W> {
+    fn seal<W: Write>(
+        &self,
+        attachment: &mut (dyn Read + Send),
+        output: W,
+    ) -> satchel_seal::Result<W> {
         let (_, output) = envelope::seal(
             self.manifest.clone(),
             &mut [attachment],
@@ -286,7 +301,11 @@ impl Fixture {
         Ok(output)
     }
 
-    fn open<R: Read, S: Sink>(&self, input: R, sink: S) -> satchel_seal::Result<S::Committed> {
+    fn open<R: Read + Send, S: Sink>(
+        &self,
+        input: R,
+        sink: S,
+    ) -> satchel_seal::Result<S::Committed> {
         let identities = std::slice::from_ref(&self.identity);
         let (_, committed) = envelope::open(input, identities, &self.directory, sink)?;
         Ok(committed)
@@ -326,23 +345,59 @@ impl Sink for FileSink {
 
 /// The raw cipher alone: what the STREAM costs with no framing, copying,
 /// hashing or I/O.
-fn raw_chacha(data: &[u8]) -> Duration {
-    let cipher = ChaCha20Poly1305::new(Key::from_slice(&[0x44; 32]));
-    let mut buffer = data.to_vec();
+fn raw_chacha(cipher: &ChaCha20Poly1305, buffer: &mut [u8]) {
     let mut tags = 0u8;
-    let time = median(|| {
-        for (index, chunk) in buffer.chunks_mut(CHUNK).enumerate() {
-            let mut nonce = Nonce::default();
-            nonce[3..11].copy_from_slice(&(index as u64).to_be_bytes());
-            let tag = cipher
-                .encrypt_in_place_detached(&nonce, b"", chunk)
-                .expect("a 64 KiB chunk is within the cipher's limit");
-            tags ^= tag[0];
-        }
-    });
+    for (index, chunk) in buffer.chunks_mut(CHUNK).enumerate() {
+        let mut nonce = Nonce::default();
+        nonce[3..11].copy_from_slice(&(index as u64).to_be_bytes());
+        let tag = cipher
+            .encrypt_in_place_detached(&nonce, b"", chunk)
+            .expect("a 64 KiB chunk is within the cipher's limit");
+        tags ^= tag[0];
+    }
     // Keep the result observable so the work cannot be optimised away.
     std::hint::black_box(tags);
-    time
+}
+
+/// A named piece of work for [`interleaved`].
+type Work<'a> = (&'static str, Box<dyn FnMut() + 'a>);
+
+/// Runs every piece of work once to warm up, then `REPS` rounds in which
+/// each runs once, in order. A row's time is its median; its ratio is the
+/// median over rounds of the first row's time divided by its own, so both
+/// sides of every ratio come from the same moment.
+fn interleaved(mut work: Vec<Work<'_>>) -> Vec<Row> {
+    for (_, run) in &mut work {
+        run();
+    }
+    let mut times = vec![Vec::with_capacity(REPS); work.len()];
+    for _ in 0..REPS {
+        for ((_, run), times) in work.iter_mut().zip(&mut times) {
+            let start = Instant::now();
+            run();
+            times.push(start.elapsed());
+        }
+    }
+    let base = times[0].clone();
+    work.iter()
+        .zip(&times)
+        .map(|((name, _), times)| {
+            let mut ratios: Vec<f64> = base
+                .iter()
+                .zip(times)
+                .map(|(base, time)| base.as_secs_f64() / time.as_secs_f64())
+                .collect();
+            ratios.sort_by(f64::total_cmp);
+            let mut sorted = times.clone();
+            sorted.sort();
+            Row {
+                name,
+                time: Some(sorted[REPS / 2]),
+                ratio: Some(ratios[REPS / 2]),
+                note: "",
+            }
+        })
+        .collect()
 }
 
 /// Runs `work` once to warm up, then `REPS` times, and returns the median.
@@ -454,14 +509,18 @@ fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
 struct Row {
     name: &'static str,
     time: Option<Duration>,
+    /// Speed relative to the raw cipher.
+    ratio: Option<f64>,
     note: &'static str,
 }
 
 impl Row {
-    fn timed(name: &'static str, time: Duration) -> Self {
+    /// A row timed on its own, compared with the raw cipher's median.
+    fn against(name: &'static str, time: Duration, raw: Duration) -> Self {
         Self {
             name,
             time: Some(time),
+            ratio: Some(raw.as_secs_f64() / time.as_secs_f64()),
             note: "",
         }
     }
@@ -470,6 +529,7 @@ impl Row {
         Self {
             name,
             time: None,
+            ratio: None,
             note,
         }
     }
@@ -481,7 +541,6 @@ impl Row {
 }
 
 fn print_table(rows: &[Row]) {
-    let raw = rows.first().and_then(Row::mib_per_s).unwrap_or(f64::NAN);
     let find = |name: &str| {
         rows.iter()
             .find(|r| r.name == name)
@@ -490,7 +549,9 @@ fn print_table(rows: &[Row]) {
 
     println!();
     println!(
-        "{} MiB of pseudo-random data, median of {REPS} runs after one warm-up",
+        "{} MiB of pseudo-random data, median of {REPS} runs after one warm-up; \
+         rows in memory run in interleaved rounds and their ratio is the median \
+         of the per-round ratios",
         DATA_LEN / (1024 * 1024)
     );
     println!();
@@ -500,13 +561,13 @@ fn print_table(rows: &[Row]) {
     );
     println!("|{:-<50}|{:->12}|{:->10}|{:->8}|", "", "", "", "");
     for row in rows {
-        match (row.time, row.mib_per_s()) {
-            (Some(time), Some(speed)) => println!(
+        match (row.time, row.mib_per_s(), row.ratio) {
+            (Some(time), Some(speed), Some(ratio)) => println!(
                 "| {:<48} | {:>7.1} ms | {:>8.0} | {:>6.2} |",
                 row.name,
                 time.as_secs_f64() * 1000.0,
                 speed,
-                speed / raw
+                ratio
             ),
             _ => println!(
                 "| {:<48} | {:>10} | {:>8} | {:>6} |  {}",
@@ -516,7 +577,12 @@ fn print_table(rows: &[Row]) {
     }
     println!();
 
-    let ratio = |name: &str| find(name).map_or(f64::NAN, |speed| speed / raw);
+    let ratio = |name: &str| {
+        rows.iter()
+            .find(|r| r.name == name)
+            .and_then(|r| r.ratio)
+            .unwrap_or(f64::NAN)
+    };
     let seal = ratio("envelope::seal, memory -> io::sink()");
     let open = ratio("envelope::open, memory -> discarding sink");
     let verdict = |ok: bool| if ok { "yes" } else { "NO" };
