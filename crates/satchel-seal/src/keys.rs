@@ -34,6 +34,8 @@ pub enum Purpose {
     Manifest,
     /// A delivery receipt, signed by the receiving device.
     Receipt,
+    /// A checkpoint of a vault's audit chain, signed by the device.
+    AuditCheckpoint,
 }
 
 impl Purpose {
@@ -45,6 +47,7 @@ impl Purpose {
             Self::KeyRequest => b"key-request",
             Self::Manifest => b"manifest",
             Self::Receipt => b"receipt",
+            Self::AuditCheckpoint => b"audit-checkpoint",
         }
     }
 

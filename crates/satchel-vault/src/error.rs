@@ -65,6 +65,85 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 
+    /// A new passphrase is too easy to guess; the text says why and what to
+    /// do instead.
+    #[error("{0}")]
+    WeakPassphrase(String),
+
+    /// No local account has that name.
+    #[error("there is no account named {0:?} on this laptop; check the name")]
+    UnknownAccount(String),
+
+    /// Too many wrong passphrases in a row: wait before the next try.
+    #[error("too many wrong passphrases; wait {wait_seconds} seconds and try again")]
+    TryAgainLater {
+        /// Seconds until the next attempt is accepted.
+        wait_seconds: u64,
+    },
+
+    /// The account is locked out after repeated wrong passphrases.
+    #[error(
+        "this account is locked after too many wrong passphrases; wait {wait_seconds} seconds or use the recovery code"
+    )]
+    LockedOut {
+        /// Seconds until the lockout ends.
+        wait_seconds: u64,
+    },
+
+    /// The account needs its authenticator code to sign in.
+    #[error("enter the 6-digit code from your authenticator app")]
+    TotpRequired,
+
+    /// The authenticator code was wrong, expired or already used.
+    #[error("that authenticator code is wrong or has expired; enter the current one")]
+    TotpWrong,
+
+    /// The recovery code did not match the account's.
+    #[error("that recovery code does not match this account; check it and try again")]
+    WrongRecoveryCode,
+
+    /// The vault handle is locked (by hand or after being idle).
+    #[error("the vault is locked; sign in again to continue")]
+    Locked,
+
+    /// A high-stakes operation needs the passphrase typed again first.
+    #[error("confirm your passphrase first: this action needs it typed again")]
+    ReauthRequired,
+
+    /// The signed-in account may not do this, or may not see this record.
+    #[error("{0}")]
+    NotAllowed(String),
+
+    /// No record with that id exists (or it belongs to another account).
+    #[error("{kind} {id} was not found")]
+    RecordNotFound {
+        /// What kind of record was asked for.
+        kind: &'static str,
+        /// The id asked for.
+        id: String,
+    },
+
+    /// An attachment was refused: wrong type, too large, or empty.
+    #[error("{0}")]
+    AttachmentRefused(String),
+
+    /// The malware scanner found something in an attachment.
+    #[error("the file was not attached: the virus scanner found {signature}")]
+    Infected {
+        /// The scanner's name for what it found.
+        signature: String,
+    },
+
+    /// Scanning is required but the scanner could not be reached.
+    #[error(
+        "the file was not attached: the virus scanner is not running ({0}); start it or ask your administrator"
+    )]
+    ScannerUnavailable(String),
+
+    /// The audit log failed verification.
+    #[error("the audit log failed verification: {0}")]
+    AuditBroken(String),
+
     /// The operating system refused a file operation.
     #[error("could not {action} {path}: {source}")]
     Io {

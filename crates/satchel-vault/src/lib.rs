@@ -12,12 +12,16 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audit;
 mod error;
 mod keyring;
 mod keys;
 mod location;
 mod migrations;
+pub mod scan;
 mod secret;
+pub mod strength;
+pub mod totp;
 mod vault;
 
 pub use error::{Error, Result};

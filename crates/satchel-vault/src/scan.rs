@@ -1,0 +1,1 @@
+//! Malware scanning of attachments: the scanner interface, clamd over its socket, and the policy.
