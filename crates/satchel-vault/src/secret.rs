@@ -41,6 +41,10 @@ impl Passphrase {
     pub(crate) fn as_bytes(&self) -> &[u8] {
         self.0.as_bytes()
     }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// The random 256-bit key SQLCipher encrypts the database with.
