@@ -17,9 +17,12 @@ RUN_PACKAGES=(
   libwebkit2gtk-4.1-dev libgtk-3-dev libxdo-dev libssl-dev
   libayatana-appindicator3-dev librsvg2-dev
 )
-# Added for the test suite: the WebKit WebDriver, a virtual display, and the
-# stock age tool that envelopes must stay compatible with.
-TEST_PACKAGES=(webkit2gtk-driver xvfb xauth age)
+# Added for the test suite: the WebKit WebDriver, a virtual display, the
+# stock age tool that envelopes must stay compatible with, and ClamAV's
+# daemon (clamd) and sigtool (in clamav), with which the attachment scanning
+# tests run a private clamd whose only signature is the EICAR test file; no
+# signatures are downloaded.
+TEST_PACKAGES=(webkit2gtk-driver xvfb xauth age clamav-daemon clamav)
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 

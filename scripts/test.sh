@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Test Satchel: the same set-up as scripts/run.sh plus WebKit's WebDriver,
-# Xvfb and the stock age tool from Debian, and tauri-driver and cargo-deny
-# from crates.io; then every check and the whole suite (unit, integration,
-# and the end-to-end tests that drive the real app window). Stops at the
-# first failure.
+# Xvfb, the stock age tool and ClamAV (clamd and sigtool) from Debian, and
+# tauri-driver and cargo-deny from crates.io; then every check and the whole
+# suite (unit, integration, and the end-to-end tests that drive the real app
+# window, kill the vault mid-write and scan attachments with a real clamd).
+# Stops at the first failure.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ensure_packages "${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
