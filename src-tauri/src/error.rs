@@ -29,6 +29,12 @@ impl From<satchel_vault::Error> for CommandError {
                     "the vault could not complete that; try again, and if it keeps failing, contact support",
                 )
             }
+            // The message repeats the name that was typed, which is a
+            // person's name: show it, but keep it out of the log.
+            unknown @ satchel_vault::Error::UnknownAccount(_) => {
+                tracing::warn!("vault command refused: no account has the name typed");
+                Self::new(unknown.to_string())
+            }
             other => {
                 tracing::warn!(error = %other, "vault command refused");
                 Self::new(other.to_string())

@@ -37,20 +37,44 @@ impl AppState {
     }
 
     /// Describes the vault as the UI needs it, reading the laptop's name
-    /// from the database itself.
+    /// from the database itself. A vault that locked itself after sitting
+    /// idle is closed here, so the UI shows the sign-in screen.
     pub(crate) fn status(&self) -> Result<VaultStatus, CommandError> {
-        let slot = self.vault();
-        let (state, device_label) = match slot.as_ref() {
-            Some(vault) => (VaultState::Unlocked, vault.device_label()?),
+        let mut slot = self.vault();
+        if slot.as_mut().is_some_and(Vault::lock_if_idle) {
+            tracing::info!("the vault locked itself after being idle");
+            slot.take();
+        }
+        let (state, device_label, account_name) = match slot.as_mut() {
+            Some(vault) => (
+                VaultState::Unlocked,
+                vault.device_label()?,
+                Some(vault.account().name.clone()),
+            ),
             None => match Vault::presence(&self.data_dir) {
-                Presence::Present => (VaultState::Locked, None),
-                Presence::Absent => (VaultState::Absent, None),
+                Presence::Present => (VaultState::Locked, None, None),
+                Presence::Absent => (VaultState::Absent, None, None),
+            },
+        };
+        // The names only help fill in the sign-in screen. If the keyring
+        // cannot be read, signing in reports why, in words a person can
+        // act on, so the screen is still shown.
+        let accounts = match state {
+            VaultState::Absent => Vec::new(),
+            VaultState::Locked | VaultState::Unlocked => match Vault::accounts(&self.data_dir) {
+                Ok(accounts) => accounts.into_iter().map(|account| account.name).collect(),
+                Err(error) => {
+                    tracing::warn!(%error, "could not list the accounts on this laptop");
+                    Vec::new()
+                }
             },
         };
         Ok(VaultStatus {
             state,
             data_dir: self.data_dir.display().to_string(),
             device_label,
+            accounts,
+            account_name,
         })
     }
 }

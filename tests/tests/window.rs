@@ -2,8 +2,9 @@
 //!
 //! Xvfb provides the display, `tauri-driver` fronts WebKitWebDriver, and the
 //! app binary is the one `scripts/test.sh` built, with the UI embedded. The
-//! suite goes through the first screen as staff would: it sets up the vault
-//! (a Tauri command writing an SQLCipher database), locks it, unlocks it, and
+//! suite goes through the first screens as staff would: it sets up the vault
+//! and its first account (a Tauri command writing an SQLCipher database),
+//! reads the recovery code shown once, locks the vault, signs in again, and
 //! reads the laptop's name back from the window. Screenshots land in
 //! `test-artifacts/`.
 
@@ -15,6 +16,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use satchel_e2e::{TauriDriver, VirtualDisplay, artifact_dir, built_binary};
 
+const NAME: &str = "Rosa Diaz";
 const LABEL: &str = "Eastside clinic laptop 2";
 const PASSPHRASE: &str = "river lantern copper meadow";
 /// Generous: the first start of a debug build under Xvfb on a busy machine
@@ -49,25 +51,58 @@ async fn walk_through_first_screen(client: &Client, data_dir: &Path) -> Result<(
     );
     screenshot(client, "window-first-screen.png").await?;
 
-    // A passphrase the vault refuses: the shell's error reaches the page, and
-    // nothing is written.
+    // Passphrases the vault refuses, one too short and one too easy to
+    // guess: the shell's error reaches the page, and nothing is written.
+    fill(client, "#account-name-input", NAME).await?;
     fill(client, "#device-label-input", LABEL).await?;
-    fill(client, "#passphrase-input", "too short").await?;
-    fill(client, "#passphrase-confirm-input", "too short").await?;
-    click(client, "#setup-submit").await?;
-    wait_for_text(client, "#form-error", "at least 12 characters").await?;
-    ensure!(
-        !data_dir.join("keyring.json").exists(),
-        "a refused set-up wrote a keyring"
-    );
+    for (refused, error) in [
+        ("too short", "at least 12 characters"),
+        ("password1234", "too easy to guess"),
+    ] {
+        fill(client, "#passphrase-input", refused).await?;
+        fill(client, "#passphrase-confirm-input", refused).await?;
+        click(client, "#setup-submit").await?;
+        wait_for_text(client, "#form-error", error).await?;
+        ensure!(
+            !data_dir.join("keyring.json").exists(),
+            "a refused set-up wrote a keyring"
+        );
+    }
+    screenshot(client, "window-weak-passphrase.png").await?;
 
-    // A good one: the command creates the SQLCipher vault and stores the
-    // name, and the page shows the name read back from the database.
+    // A good one: the command creates the SQLCipher vault with the first
+    // account, and the window shows its recovery code once.
     fill(client, "#passphrase-input", PASSPHRASE).await?;
     fill(client, "#passphrase-confirm-input", PASSPHRASE).await?;
     click(client, "#setup-submit").await?;
+    let code = wait_for_text(client, "#recovery-code", "-").await?;
+    ensure!(
+        is_recovery_code(&code),
+        "the window shows {code:?} as the recovery code"
+    );
+    let advice = wait_for_text(client, "#recovery", "Write it down").await?;
+    ensure!(
+        advice.contains("away from this laptop"),
+        "the recovery screen says {advice:?}"
+    );
+    screenshot(client, "window-recovery-code.png").await?;
+    let keyring = std::fs::read(data_dir.join("keyring.json")).context("reading the keyring")?;
+    ensure!(
+        !keyring.windows(code.len()).any(|w| w == code.as_bytes()),
+        "the recovery code is in the keyring in the clear"
+    );
+
+    // Once it is written down, the home screen shows who signed in and
+    // the laptop's name read back from the database.
+    click(client, "#recovery-code-done").await?;
     let shown = wait_for_text(client, "#device-label", LABEL).await?;
     ensure!(shown == LABEL, "the window shows {shown:?}");
+    let account = wait_for_text(client, "#account-name", NAME).await?;
+    ensure!(account == NAME, "the window shows {account:?} signed in");
+    ensure!(
+        client.find(Locator::Css("#recovery-code")).await.is_err(),
+        "the recovery code is still on the page"
+    );
     screenshot(client, "window-vault-open.png").await?;
 
     let header = std::fs::read(data_dir.join("vault.db")).context("reading the vault file")?;
@@ -80,10 +115,22 @@ async fn walk_through_first_screen(client: &Client, data_dir: &Path) -> Result<(
         "the vault file is plain SQLite"
     );
 
-    // Lock, then a wrong passphrase is refused and a right one reopens the
-    // database, which still holds the name.
+    // Lock: the only account's name is filled in on the sign-in screen.
     click(client, "#lock-button").await?;
     wait_for_text(client, "#unlock-form h1", "Satchel is locked").await?;
+    let prefilled = wait_for_value(client, "#unlock-account-input", NAME).await?;
+    ensure!(prefilled == NAME, "the account field holds {prefilled:?}");
+    screenshot(client, "window-locked.png").await?;
+
+    // A name with no account, then a wrong passphrase, are refused; the
+    // right name and passphrase reopen the database, which still holds the
+    // laptop's name.
+    fill(client, "#unlock-account-input", "Nobody Here").await?;
+    fill(client, "#unlock-passphrase-input", PASSPHRASE).await?;
+    click(client, "#unlock-submit").await?;
+    wait_for_text(client, "#form-error", "no account named \"Nobody Here\"").await?;
+
+    fill(client, "#unlock-account-input", NAME).await?;
     fill(
         client,
         "#unlock-passphrase-input",
@@ -100,7 +147,21 @@ async fn walk_through_first_screen(client: &Client, data_dir: &Path) -> Result<(
         shown == LABEL,
         "after unlocking, the window shows {shown:?}"
     );
+    wait_for_text(client, "#account-name", NAME).await?;
     Ok(())
+}
+
+/// Whether `text` looks like a recovery code: five groups of five base32
+/// letters and digits, joined by dashes.
+fn is_recovery_code(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups.iter().all(|group| {
+            group.len() == 5
+                && group
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c))
+        })
 }
 
 async fn connect(driver: &TauriDriver, app: &Path) -> Result<Client> {
@@ -162,6 +223,25 @@ async fn wait_for_text(client: &Client, css: &str, needle: &str) -> Result<Strin
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     bail!("{css} never showed {needle:?}; last text was {last:?}")
+}
+
+/// Waits until the input at `css` holds exactly `expected`, then returns
+/// it.
+async fn wait_for_value(client: &Client, css: &str, expected: &str) -> Result<String> {
+    let deadline = Instant::now() + PATIENCE;
+    let mut last = None;
+    while Instant::now() < deadline {
+        if let Ok(element) = client.find(Locator::Css(css)).await
+            && let Ok(value) = element.prop("value").await
+        {
+            if value.as_deref() == Some(expected) {
+                return Ok(expected.to_owned());
+            }
+            last = value;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("{css} never held {expected:?}; last value was {last:?}")
 }
 
 async fn screenshot(client: &Client, name: &str) -> Result<()> {

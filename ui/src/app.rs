@@ -5,7 +5,7 @@ use satchel_ipc::{VaultState, VaultStatus, command};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
-use crate::components::{Home, Setup, Unlock};
+use crate::components::{Home, RecoveryCode, Setup, Unlock};
 use crate::ipc;
 use crate::state::{Action, UiState};
 
@@ -32,6 +32,9 @@ pub(crate) fn app() -> Html {
         },
         Some(VaultState::Absent) => html! { <Setup state={state.clone()} /> },
         Some(VaultState::Locked) => html! { <Unlock state={state.clone()} /> },
+        Some(VaultState::Unlocked) if state.recovery_code.is_some() => {
+            html! { <RecoveryCode state={state.clone()} /> }
+        }
         Some(VaultState::Unlocked) => html! { <Home state={state.clone()} /> },
     };
 

@@ -14,6 +14,9 @@ pub(crate) struct UiState {
     pub(crate) busy: bool,
     /// The last refusal, shown beside the form until the next attempt.
     pub(crate) error: Option<String>,
+    /// A recovery code just made, shown once until the person confirms they
+    /// wrote it down, then forgotten.
+    pub(crate) recovery_code: Option<String>,
 }
 
 /// Everything that can happen to [`UiState`].
@@ -25,6 +28,16 @@ pub(crate) enum Action {
     Status(VaultStatus),
     /// The shell refused, with a message for the person.
     Failed(String),
+    /// The vault was set up: its status, and the first account's recovery
+    /// code to show once.
+    Created {
+        /// The new vault's status.
+        status: VaultStatus,
+        /// The recovery code.
+        recovery_code: String,
+    },
+    /// The person confirmed they wrote the recovery code down.
+    RecoveryCodeSeen,
 }
 
 impl UiState {
@@ -51,6 +64,17 @@ impl Reducible for UiState {
             Action::Failed(message) => {
                 next.busy = false;
                 next.error = Some(message);
+            }
+            Action::Created {
+                status,
+                recovery_code,
+            } => {
+                next.busy = false;
+                next.vault = Some(status);
+                next.recovery_code = Some(recovery_code);
+            }
+            Action::RecoveryCodeSeen => {
+                next.recovery_code = None;
             }
         }
         Rc::new(next)

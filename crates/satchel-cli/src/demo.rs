@@ -1,15 +1,17 @@
 //! `satchel demo`: a walk through Satchel's pieces in a throwaway directory,
 //! for a machine with no display and for a first look.
 //!
-//! Today it sets up a real vault, stores the laptop's name in it, locks and
-//! unlocks it, and shows that the file on disk is ciphertext.
+//! Today it sets up a real vault with one account, stores the laptop's name
+//! in it, locks and unlocks it, and shows that the file on disk is
+//! ciphertext.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use satchel_vault::{DATABASE_FILE, Passphrase, Vault};
+use satchel_vault::{DATABASE_FILE, NewAccount, Passphrase, Role, Vault, unix_now};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct DemoArgs {
@@ -22,6 +24,7 @@ pub(crate) struct DemoArgs {
 /// The demo vault's passphrase. It protects nothing but demo data.
 const DEMO_PASSPHRASE: &str = "demo passphrase, not for real use";
 const DEMO_LABEL: &str = "Demo field laptop";
+const DEMO_ACCOUNT: &str = "Demo intake worker";
 
 pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
     let temp;
@@ -32,19 +35,32 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
             temp.path().to_owned()
         }
     };
-    let passphrase = || Passphrase::new(DEMO_PASSPHRASE.to_owned());
+    let passphrase = Passphrase::new(DEMO_PASSPHRASE.to_owned());
 
     println!("Satchel demo, in {}", dir.display());
 
-    let vault = Vault::create(&dir, &passphrase())?;
+    let first = NewAccount {
+        name: DEMO_ACCOUNT,
+        member_id: "demo-member",
+        roles: BTreeSet::from([Role::Intake]),
+        passphrase: &passphrase,
+    };
+    let (mut vault, code) = Vault::create(&dir, &first, unix_now())?;
     vault.set_device_label(DEMO_LABEL)?;
-    println!("1. Set up an encrypted vault and named this laptop {DEMO_LABEL:?}.");
-    drop(vault);
-    println!("2. Locked the vault: the database key is gone from memory.");
+    println!(
+        "1. Set up an encrypted vault with the account {DEMO_ACCOUNT:?} and named this laptop \
+         {DEMO_LABEL:?}."
+    );
+    println!(
+        "2. Made the account's recovery code, which staff write down and keep away from the laptop: {}.",
+        code.as_str()
+    );
+    vault.lock();
+    println!("3. Locked the vault: the database key is gone from memory.");
 
-    let vault = Vault::unlock(&dir, &passphrase())?;
+    vault.unlock(&passphrase, None, unix_now())?;
     let label = vault.device_label()?.unwrap_or_default();
-    println!("3. Unlocked it with the passphrase and read the name back: {label:?}.");
+    println!("4. Unlocked it with the passphrase and read the name back: {label:?}.");
     drop(vault);
 
     let mut header = [0u8; 16];
@@ -55,6 +71,6 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
         anyhow::bail!("the vault file is plain SQLite; SQLCipher is not in effect");
     }
     let hex: String = header.iter().map(|b| format!("{b:02x}")).collect();
-    println!("4. The vault file starts with {hex}, not \"SQLite format 3\": it is ciphertext.");
+    println!("5. The vault file starts with {hex}, not \"SQLite format 3\": it is ciphertext.");
     Ok(())
 }

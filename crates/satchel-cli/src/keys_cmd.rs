@@ -11,8 +11,8 @@ use satchel_seal::directory::recipient_id;
 use satchel_seal::keys::SigningSecret;
 use satchel_vault::{KeyKind, KeyRecord, Vault};
 
-use crate::DataDir;
 use crate::passphrase::PassphraseSource;
+use crate::{AccountName, DataDir};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum KeysCommand {
@@ -28,12 +28,16 @@ pub(crate) enum KeysCommand {
         #[command(flatten)]
         data_dir: DataDir,
         #[command(flatten)]
+        account: AccountName,
+        #[command(flatten)]
         passphrase: PassphraseSource,
     },
     /// List the keys in the vault (public halves only).
     List {
         #[command(flatten)]
         data_dir: DataDir,
+        #[command(flatten)]
+        account: AccountName,
         #[command(flatten)]
         passphrase: PassphraseSource,
     },
@@ -48,6 +52,8 @@ pub(crate) enum KeysCommand {
         out: PathBuf,
         #[command(flatten)]
         data_dir: DataDir,
+        #[command(flatten)]
+        account: AccountName,
         #[command(flatten)]
         passphrase: PassphraseSource,
     },
@@ -65,9 +71,10 @@ pub(crate) fn run(command: KeysCommand) -> anyhow::Result<()> {
             kind,
             label,
             data_dir,
+            account,
             passphrase,
         } => {
-            let vault = crate::unlock(&data_dir, passphrase)?;
+            let mut vault = crate::unlock(&data_dir, &account, passphrase)?;
             let record = match kind {
                 Kind::Signing => {
                     let secret = SigningSecret::generate()?;
@@ -99,9 +106,10 @@ pub(crate) fn run(command: KeysCommand) -> anyhow::Result<()> {
         }
         KeysCommand::List {
             data_dir,
+            account,
             passphrase,
         } => {
-            let vault = crate::unlock(&data_dir, passphrase)?;
+            let mut vault = crate::unlock(&data_dir, &account, passphrase)?;
             for key in vault.keys()? {
                 let kind = match key.kind {
                     KeyKind::Signing => "signing",
@@ -115,10 +123,11 @@ pub(crate) fn run(command: KeysCommand) -> anyhow::Result<()> {
             id,
             out,
             data_dir,
+            account,
             passphrase,
         } => {
-            let vault = crate::unlock(&data_dir, passphrase)?;
-            let identity = recipient_identity(&vault, &id)?;
+            let mut vault = crate::unlock(&data_dir, &account, passphrase)?;
+            let identity = recipient_identity(&mut vault, &id)?;
             write_identity_file(&out, &identity)?;
             eprintln!(
                 "Wrote the private key {id} to {}. Anyone holding this file can open every \
@@ -131,7 +140,7 @@ pub(crate) fn run(command: KeysCommand) -> anyhow::Result<()> {
 }
 
 /// The recipient key `id` from the vault.
-pub(crate) fn recipient_identity(vault: &Vault, id: &str) -> anyhow::Result<Identity> {
+pub(crate) fn recipient_identity(vault: &mut Vault, id: &str) -> anyhow::Result<Identity> {
     let record = vault.keys()?.into_iter().find(|k| k.id == id);
     match record {
         Some(KeyRecord {
@@ -145,7 +154,7 @@ pub(crate) fn recipient_identity(vault: &Vault, id: &str) -> anyhow::Result<Iden
 }
 
 /// The signing key `id` from the vault.
-pub(crate) fn signing_secret(vault: &Vault, id: &str) -> anyhow::Result<SigningSecret> {
+pub(crate) fn signing_secret(vault: &mut Vault, id: &str) -> anyhow::Result<SigningSecret> {
     let record = vault.keys()?.into_iter().find(|k| k.id == id);
     match record {
         Some(KeyRecord {
@@ -162,10 +171,9 @@ pub(crate) fn signing_secret(vault: &Vault, id: &str) -> anyhow::Result<SigningS
 }
 
 /// Every recipient key in the vault, for opening envelopes.
-pub(crate) fn all_identities(vault: &Vault) -> anyhow::Result<Vec<Identity>> {
-    vault
-        .keys()?
-        .iter()
+pub(crate) fn all_identities(vault: &mut Vault) -> anyhow::Result<Vec<Identity>> {
+    let keys = vault.keys()?;
+    keys.iter()
         .filter(|k| k.kind == KeyKind::Recipient)
         .map(|k| recipient_identity(vault, &k.id))
         .collect()

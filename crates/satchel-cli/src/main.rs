@@ -33,7 +33,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Create and inspect this device's encrypted vault.
+    /// Set up this device's encrypted vault, and manage the accounts that sign in to it.
     #[command(subcommand)]
     Vault(vault_cmd::VaultCommand),
     /// Make and list keys in the vault; export an attorney's age identity.
@@ -70,18 +70,65 @@ impl DataDir {
     }
 }
 
-/// Unlocks the vault in the data directory with the person's passphrase.
+/// The account option every verb that opens the vault shares.
+#[derive(Debug, clap::Args)]
+struct AccountName {
+    /// The account's name on this laptop, which its holder signs in with;
+    /// `satchel vault accounts` lists them.
+    #[arg(long = "account", env = "SATCHEL_ACCOUNT", value_name = "NAME")]
+    name: String,
+}
+
+/// Signs the account in to the vault in the data directory with the
+/// person's passphrase (and authenticator code, if the account has one).
 fn unlock(
     data_dir: &DataDir,
-    passphrase: passphrase::PassphraseSource,
+    account: &AccountName,
+    source: passphrase::PassphraseSource,
 ) -> anyhow::Result<satchel_vault::Vault> {
     let dir = data_dir.resolve()?;
-    let passphrase = passphrase.read("Passphrase: ")?;
-    Ok(satchel_vault::Vault::unlock(&dir, &passphrase)?)
+    let passphrase = source.read("Passphrase: ")?;
+    sign_in(&dir, &account.name, &passphrase, source)
+}
+
+/// Signs `name` in with a passphrase already read, asking for the
+/// authenticator code next when the account has enrolled one.
+fn sign_in(
+    dir: &std::path::Path,
+    name: &str,
+    passphrase: &satchel_vault::Passphrase,
+    source: passphrase::PassphraseSource,
+) -> anyhow::Result<satchel_vault::Vault> {
+    let code = if needs_authenticator_code(dir, name)? {
+        Some(source.read_line("Authenticator code: ", "authenticator code")?)
+    } else {
+        None
+    };
+    let code = code.as_ref().map(|code| code.as_str());
+    Ok(satchel_vault::Vault::sign_in(
+        dir,
+        name,
+        passphrase,
+        code,
+        satchel_vault::unix_now(),
+    )?)
+}
+
+/// Whether account `name` signs in with an authenticator code. Names
+/// compare as the vault compares them: ignoring case and surrounding
+/// spaces. An unknown name is left for sign-in to report.
+fn needs_authenticator_code(dir: &std::path::Path, name: &str) -> anyhow::Result<bool> {
+    let wanted = name.trim().to_lowercase();
+    Ok(satchel_vault::Vault::accounts(dir)?
+        .iter()
+        .any(|account| account.totp_enrolled && account.name.to_lowercase() == wanted))
 }
 
 fn main() -> ExitCode {
-    satchel_telemetry::init("warn");
+    // Every refusal is reported below as the one-line error; the warnings
+    // libraries log about the same events (a wrong passphrase, say) would
+    // only repeat it. `SATCHEL_LOG=warn` shows them.
+    satchel_telemetry::init("error");
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Vault(command) => vault_cmd::run(command),

@@ -15,10 +15,10 @@ use satchel_seal::envelope::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::DataDir;
 use crate::documents::{DirectoryArgs, now, read_bounded};
 use crate::keys_cmd::{all_identities, signing_secret};
 use crate::passphrase::PassphraseSource;
+use crate::{AccountName, DataDir};
 
 /// The largest answers file accepted.
 const MAX_ANSWERS_BYTES: usize = 16 * 1024 * 1024;
@@ -60,6 +60,8 @@ pub(crate) struct SealArgs {
     #[command(flatten)]
     data_dir: DataDir,
     #[command(flatten)]
+    account: AccountName,
+    #[command(flatten)]
     passphrase: PassphraseSource,
 }
 
@@ -98,8 +100,8 @@ pub(crate) fn seal(args: SealArgs) -> anyhow::Result<()> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let recipients = directory.recipients_for(&args.to, now)?;
 
-    let vault = crate::unlock(&args.data_dir, args.passphrase)?;
-    let device_key = signing_secret(&vault, &args.device_key)?;
+    let mut vault = crate::unlock(&args.data_dir, &args.account, args.passphrase)?;
+    let device_key = signing_secret(&mut vault, &args.device_key)?;
     drop(vault);
 
     let manifest = Manifest {
@@ -181,6 +183,8 @@ pub(crate) struct OpenArgs {
     #[command(flatten)]
     data_dir: DataDir,
     #[command(flatten)]
+    account: AccountName,
+    #[command(flatten)]
     passphrase: PassphraseSource,
 }
 
@@ -192,8 +196,8 @@ pub(crate) fn open(args: OpenArgs) -> anyhow::Result<()> {
             args.out_dir.display()
         );
     }
-    let vault = crate::unlock(&args.data_dir, args.passphrase)?;
-    let identities = all_identities(&vault)?;
+    let mut vault = crate::unlock(&args.data_dir, &args.account, args.passphrase)?;
+    let identities = all_identities(&mut vault)?;
     drop(vault);
     if identities.is_empty() {
         bail!("the vault holds no recipient keys to open envelopes with");

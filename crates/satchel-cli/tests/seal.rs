@@ -9,7 +9,7 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::PASSPHRASE;
+use common::{ACCOUNT, PASSPHRASE};
 use satchel_seal::SigningSecret;
 use satchel_seal::directory::{Device, Directory, FORMAT, Member, Policies, RecipientKey, Role};
 
@@ -31,13 +31,20 @@ fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
-/// Makes a vault and one key in it; returns (key id, public key text).
-fn vault_with_key(dir: &Path, kind: &str) -> (String, String) {
+/// Makes a vault with one account holding `role`, and one key in it;
+/// returns (key id, public key text).
+fn vault_with_key(dir: &Path, role: &str, kind: &str) -> (String, String) {
     ok(satchel(&[
         "vault",
         "create",
         "--data-dir",
         path(dir),
+        "--account",
+        ACCOUNT,
+        "--member-id",
+        &format!("m-{role}"),
+        "--role",
+        role,
         "--passphrase-stdin",
     ]));
     let out = ok(satchel(&[
@@ -47,6 +54,8 @@ fn vault_with_key(dir: &Path, kind: &str) -> (String, String) {
         kind,
         "--data-dir",
         path(dir),
+        "--account",
+        ACCOUNT,
         "--passphrase-stdin",
     ]));
     let mut fields = out.split_whitespace();
@@ -71,8 +80,8 @@ fn world() -> World {
     let root = temp.path().to_owned();
     let worker = root.join("worker");
     let attorney = root.join("attorney");
-    let (device_key_id, device_public) = vault_with_key(&worker, "signing");
-    let (attorney_key_id, attorney_public) = vault_with_key(&attorney, "recipient");
+    let (device_key_id, device_public) = vault_with_key(&worker, "intake", "signing");
+    let (attorney_key_id, attorney_public) = vault_with_key(&attorney, "attorney", "recipient");
 
     // The admin's side: a directory naming both, signed by the root.
     let now = std::time::SystemTime::now()
@@ -176,6 +185,8 @@ impl World {
             path(out),
             "--data-dir",
             path(&self.worker),
+            "--account",
+            ACCOUNT,
             "--passphrase-stdin",
         ])
     }
@@ -192,6 +203,8 @@ impl World {
             &self.root_key,
             "--data-dir",
             path(&self.attorney),
+            "--account",
+            ACCOUNT,
             "--passphrase-stdin",
         ])
     }
@@ -276,6 +289,8 @@ fn the_exported_identity_opens_the_outer_layer_with_stock_age() {
         path(&identity),
         "--data-dir",
         path(&w.attorney),
+        "--account",
+        ACCOUNT,
         "--passphrase-stdin",
     ]));
     use std::os::unix::fs::PermissionsExt;

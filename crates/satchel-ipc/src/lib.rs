@@ -12,9 +12,12 @@ use serde::{Deserialize, Serialize};
 pub mod command {
     /// Reports whether a vault exists and is unlocked. Takes no arguments.
     pub const VAULT_STATUS: &str = "vault_status";
-    /// Sets up a new vault. Takes [`CreateVault`](super::CreateVault).
+    /// Sets up a new vault with its first account. Takes
+    /// [`CreateVault`](super::CreateVault) and answers with
+    /// [`VaultCreated`](super::VaultCreated).
     pub const CREATE_VAULT: &str = "create_vault";
-    /// Unlocks the vault. Takes [`UnlockVault`](super::UnlockVault).
+    /// Signs an account in and unlocks the vault. Takes
+    /// [`UnlockVault`](super::UnlockVault).
     pub const UNLOCK_VAULT: &str = "unlock_vault";
     /// Locks the vault, dropping its key from memory. Takes no arguments.
     pub const LOCK_VAULT: &str = "lock_vault";
@@ -26,7 +29,7 @@ pub mod command {
 pub enum VaultState {
     /// Nothing has been set up on this device yet.
     Absent,
-    /// A vault exists and waits for its passphrase.
+    /// A vault exists and waits for someone to sign in.
     Locked,
     /// The vault is open.
     Unlocked,
@@ -41,22 +44,43 @@ pub struct VaultStatus {
     pub data_dir: String,
     /// The laptop's name, read from the vault; only known when unlocked.
     pub device_label: Option<String>,
+    /// The names of the accounts on this laptop, for the sign-in screen.
+    /// Empty when no vault exists. Names only: nothing secret.
+    pub accounts: Vec<String>,
+    /// The signed-in account's name; only known when unlocked.
+    pub account_name: Option<String>,
 }
 
 /// Arguments of [`command::CREATE_VAULT`].
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateVault {
+    /// The name of the person setting up, which becomes the first
+    /// account's name.
+    pub account_name: String,
     /// The name staff give this laptop.
     pub device_label: String,
     /// The new passphrase.
     pub passphrase: String,
 }
 
+/// What [`command::CREATE_VAULT`] answers with.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VaultCreated {
+    /// The new vault, unlocked and signed in to.
+    pub status: VaultStatus,
+    /// The first account's recovery code, to show the person exactly once
+    /// and then forget.
+    pub recovery_code: String,
+}
+
 /// Arguments of [`command::UNLOCK_VAULT`].
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UnlockVault {
+    /// The account name typed (or prefilled) at the lock screen.
+    pub account_name: String,
     /// The passphrase typed at the lock screen.
     pub passphrase: String,
 }

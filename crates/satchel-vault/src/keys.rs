@@ -54,8 +54,8 @@ pub struct KeyRecord {
 impl Vault {
     /// Stores a new private key. Ids are unique; storing one twice is
     /// refused.
-    pub fn store_key(&self, record: &KeyRecord, secret: &[u8]) -> Result<()> {
-        let inserted = self.connection().execute(
+    pub fn store_key(&mut self, record: &KeyRecord, secret: &[u8]) -> Result<()> {
+        let inserted = self.connection()?.execute(
             "INSERT INTO keys (id, kind, label, public, secret) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (id) DO NOTHING",
             (
@@ -76,9 +76,9 @@ impl Vault {
     }
 
     /// Every stored key, oldest first, without secrets.
-    pub fn keys(&self) -> Result<Vec<KeyRecord>> {
+    pub fn keys(&mut self) -> Result<Vec<KeyRecord>> {
         let mut statement = self
-            .connection()
+            .connection()?
             .prepare("SELECT id, kind, label, public FROM keys ORDER BY created_at, id")?;
         let rows = statement.query_map([], |row| {
             Ok((
@@ -102,9 +102,9 @@ impl Vault {
     }
 
     /// The secret bytes of key `id`.
-    pub fn key_secret(&self, id: &str) -> Result<Zeroizing<Vec<u8>>> {
+    pub fn key_secret(&mut self, id: &str) -> Result<Zeroizing<Vec<u8>>> {
         let secret: Option<Vec<u8>> = self
-            .connection()
+            .connection()?
             .query_row("SELECT secret FROM keys WHERE id = ?1", [id], |row| {
                 row.get(0)
             })

@@ -20,6 +20,18 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_keys",
         include_str!("../../../migrations/vault/0002_keys.sql"),
     ),
+    (
+        "0003_accounts",
+        include_str!("../../../migrations/vault/0003_accounts.sql"),
+    ),
+    (
+        "0004_records",
+        include_str!("../../../migrations/vault/0004_records.sql"),
+    ),
+    (
+        "0005_audit",
+        include_str!("../../../migrations/vault/0005_audit.sql"),
+    ),
 ];
 
 /// The newest schema version this build can produce.

@@ -1,4 +1,5 @@
-//! The open vault: which laptop this is, where its data lives, and the lock.
+//! The open vault: who is signed in, which laptop this is, where its data
+//! lives, and the lock.
 
 use satchel_ipc::command;
 use yew::prelude::*;
@@ -23,11 +24,14 @@ pub(crate) fn home(props: &ScreenProps) -> Html {
         .device_label
         .clone()
         .unwrap_or_else(|| "(not named)".to_owned());
+    let account = vault.account_name.clone().unwrap_or_default();
     html! {
         <section id="home" class="card" aria-labelledby="home-title">
             <h1 id="home-title">{ "The vault is open" }</h1>
             <p class="status" role="status">{ "Everything entered on this laptop is saved encrypted." }</p>
             <dl class="facts">
+                <dt>{ "Signed in as" }</dt>
+                <dd id="account-name">{ account }</dd>
                 <dt>{ "This laptop" }</dt>
                 <dd id="device-label">{ label }</dd>
                 <dt>{ "Data folder" }</dt>

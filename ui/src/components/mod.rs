@@ -3,10 +3,12 @@
 
 mod field;
 mod home;
+mod recovery;
 mod setup;
 mod unlock;
 
 pub(crate) use home::Home;
+pub(crate) use recovery::RecoveryCode;
 pub(crate) use setup::Setup;
 pub(crate) use unlock::Unlock;
 
