@@ -2,6 +2,7 @@
 //! accounts that sign in to it, and check it.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
@@ -56,6 +57,52 @@ pub(crate) enum VaultCommand {
     /// standard input and the new one the next (after the authenticator
     /// code, for an account that has one).
     ChangePassphrase {
+        #[command(flatten)]
+        data_dir: DataDir,
+        #[command(flatten)]
+        account: AccountName,
+        #[command(flatten)]
+        passphrase: PassphraseSource,
+    },
+    /// Check the audit log: every entry's place in the hash chain and every
+    /// signed checkpoint.
+    AuditVerify {
+        #[command(flatten)]
+        data_dir: DataDir,
+        #[command(flatten)]
+        account: AccountName,
+        #[command(flatten)]
+        passphrase: PassphraseSource,
+    },
+    /// Write the whole vault into one new encrypted backup file. The same
+    /// accounts and passphrases open it.
+    Backup {
+        #[command(flatten)]
+        data_dir: DataDir,
+        #[command(flatten)]
+        account: AccountName,
+        #[command(flatten)]
+        passphrase: PassphraseSource,
+        /// The backup file to write; an existing file is never replaced.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Restore a vault from a backup file into an empty data directory,
+    /// after checking that it is intact and that the account opens it.
+    Restore {
+        #[command(flatten)]
+        data_dir: DataDir,
+        #[command(flatten)]
+        account: AccountName,
+        #[command(flatten)]
+        passphrase: PassphraseSource,
+        /// The backup file to restore.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+    },
+    /// Delete every record older than the retention policy allows, now,
+    /// leaving tombstones (signing in also does this).
+    Retention {
         #[command(flatten)]
         data_dir: DataDir,
         #[command(flatten)]
@@ -163,6 +210,93 @@ pub(crate) fn run(command: VaultCommand) -> anyhow::Result<()> {
             println!(
                 "Changed the passphrase for {name:?}. Sign in with the new one from now on; \
                  the recovery code has not changed."
+            );
+            Ok(())
+        }
+        VaultCommand::AuditVerify {
+            data_dir,
+            account,
+            passphrase,
+        } => {
+            let mut vault = crate::unlock(&data_dir, &account, passphrase)?;
+            let report = vault.verify_audit()?;
+            println!(
+                "Audit log intact: entries {} to {} ({} in all), {} signed checkpoints.",
+                report.first_seq, report.last_seq, report.entries, report.checkpoints
+            );
+            Ok(())
+        }
+        VaultCommand::Backup {
+            data_dir,
+            account,
+            passphrase: source,
+            out,
+        } => {
+            let dir = data_dir.resolve()?;
+            let passphrase = source.read("Passphrase: ")?;
+            let mut vault = crate::sign_in(&dir, &account.name, &passphrase, source)?;
+            let fresh = vault.reauthenticate(&passphrase, unix_now())?;
+            let info = vault.backup(fresh, &out)?;
+            println!(
+                "Wrote a backup of {} to {} ({} bytes). It is encrypted: the same accounts \
+                 and passphrases open it.",
+                dir.display(),
+                info.path.display(),
+                info.bytes
+            );
+            Ok(())
+        }
+        VaultCommand::Restore {
+            data_dir,
+            account,
+            passphrase: source,
+            from,
+        } => {
+            let dir = data_dir.resolve()?;
+            let passphrase = source.read("Passphrase: ")?;
+            let restored =
+                match satchel_vault::restore(&from, &dir, &account.name, &passphrase, unix_now()) {
+                    Err(satchel_vault::Error::TotpRequired) => {
+                        let code =
+                            source.read_line("Authenticator code: ", "authenticator code")?;
+                        satchel_vault::restore_with_totp(
+                            &from,
+                            &dir,
+                            &account.name,
+                            &passphrase,
+                            Some(code.as_str()),
+                            unix_now(),
+                        )
+                    }
+                    other => other,
+                };
+            let vault = restored?;
+            println!(
+                "Restored the vault from {} into {}; {:?} is signed in and the integrity check passed.",
+                from.display(),
+                dir.display(),
+                vault.account().name
+            );
+            Ok(())
+        }
+        VaultCommand::Retention {
+            data_dir,
+            account,
+            passphrase,
+        } => {
+            let mut vault = crate::unlock(&data_dir, &account, passphrase)?;
+            let report = vault.run_retention(unix_now())?;
+            // Signing in has already applied the policy once; this run
+            // catches anything that expired since.
+            println!(
+                "Retention is up to date (signing in applies it too). This run deleted {} \
+                 drafts, {} outgoing and {} received submissions, {} attachments and {} audit \
+                 entries; each deleted record left a tombstone.",
+                report.drafts,
+                report.outbox,
+                report.inbox,
+                report.attachments,
+                report.audit_entries
             );
             Ok(())
         }

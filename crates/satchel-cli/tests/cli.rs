@@ -501,3 +501,76 @@ fn demo_runs_headless_and_shows_ciphertext_on_disk() {
     );
     assert!(stdout.contains("it is ciphertext"), "{stdout}");
 }
+
+/// Runs a vault verb that signs in with the test account's passphrase.
+fn signed_in(verb: &str, dir: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "vault",
+        verb,
+        "--data-dir",
+        path(dir),
+        "--account",
+        ACCOUNT,
+        "--passphrase-stdin",
+    ];
+    args.extend_from_slice(extra);
+    satchel(&args, &format!("{PASSPHRASE}\n"))
+}
+
+#[test]
+fn backup_then_restore_brings_the_vault_back_and_its_audit_log_verifies() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let dir = home.path().join("vault");
+    succeeded(&create(&dir, "Clinic laptop 7"), "create");
+    let verified = succeeded(&signed_in("audit-verify", &dir, &[]), "audit-verify");
+    assert!(verified.contains("Audit log intact"), "{verified}");
+
+    let file = home.path().join("vault.backup");
+    let out = succeeded(
+        &signed_in("backup", &dir, &["--out", path(&file)]),
+        "backup",
+    );
+    assert!(out.contains("encrypted"), "{out}");
+    failed_with(
+        &signed_in("backup", &dir, &["--out", path(&file)]),
+        "already exists",
+    );
+
+    // Into a directory that already holds a vault: refused.
+    failed_with(
+        &signed_in("restore", &dir, &["--from", path(&file)]),
+        "already exists",
+    );
+    let restored = home.path().join("restored");
+    let out = succeeded(
+        &signed_in("restore", &restored, &["--from", path(&file)]),
+        "restore",
+    );
+    assert!(out.contains("integrity check passed"), "{out}");
+    let checked = succeeded(&check(&restored, PASSPHRASE), "check the restored vault");
+    assert!(checked.contains("Clinic laptop 7"), "{checked}");
+    succeeded(&signed_in("audit-verify", &restored, &[]), "audit-verify");
+
+    // A damaged backup is refused and leaves nothing behind.
+    let mut bytes = std::fs::read(&file).expect("read backup");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    let damaged = home.path().join("damaged.backup");
+    std::fs::write(&damaged, bytes).expect("write");
+    let elsewhere = home.path().join("elsewhere");
+    let output = signed_in("restore", &elsewhere, &["--from", path(&damaged)]);
+    assert!(!output.status.success(), "a damaged backup was restored");
+    assert!(
+        !elsewhere.join("keyring.json").exists(),
+        "a refused restore left a keyring behind"
+    );
+}
+
+#[test]
+fn retention_reports_what_it_deleted() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let dir = home.path().join("vault");
+    succeeded(&create(&dir, "Clinic laptop 7"), "create");
+    let out = succeeded(&signed_in("retention", &dir, &[]), "retention");
+    assert!(out.contains("This run deleted 0 drafts"), "{out}");
+}
