@@ -23,8 +23,10 @@ fn main() -> ExitCode {
     };
     tracing::info!(data.dir = %data_dir.display(), "starting Satchel");
 
+    let state = AppState::new(data_dir);
+    state.start_housekeeping();
     let outcome = tauri::Builder::default()
-        .manage(AppState::new(data_dir))
+        .manage(state)
         .invoke_handler(tauri::generate_handler![
             commands::vault_status,
             commands::create_vault,

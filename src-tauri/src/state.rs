@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use satchel_ipc::{VaultState, VaultStatus};
 use satchel_vault::{Presence, Vault};
@@ -34,6 +35,39 @@ impl AppState {
         self.vault
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Starts the thread that, every half minute, locks a vault left idle
+    /// past its timeout and, every hour, applies the retention policy, so
+    /// both happen even when nobody touches the window.
+    pub(crate) fn start_housekeeping(&self) {
+        const TICK: Duration = Duration::from_secs(30);
+        const RETENTION_EVERY: Duration = Duration::from_secs(60 * 60);
+        let state = self.clone();
+        let started = std::thread::Builder::new()
+            .name("satchel-housekeeping".to_owned())
+            .spawn(move || {
+                let mut last_retention = Instant::now();
+                loop {
+                    std::thread::sleep(TICK);
+                    let mut slot = state.vault();
+                    let Some(vault) = slot.as_mut() else {
+                        continue;
+                    };
+                    if vault.lock_if_idle() {
+                        tracing::info!("the vault locked itself after being idle");
+                        slot.take();
+                    } else if last_retention.elapsed() >= RETENTION_EVERY {
+                        last_retention = Instant::now();
+                        if let Err(error) = vault.run_retention(satchel_vault::unix_now()) {
+                            tracing::error!(%error, "retention did not run");
+                        }
+                    }
+                }
+            });
+        if let Err(error) = started {
+            tracing::error!(%error, "could not start the idle lock and retention timer");
+        }
     }
 
     /// Describes the vault as the UI needs it, reading the laptop's name
