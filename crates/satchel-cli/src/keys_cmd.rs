@@ -74,7 +74,12 @@ pub(crate) fn run(command: KeysCommand) -> anyhow::Result<()> {
             account,
             passphrase,
         } => {
-            let mut vault = crate::unlock(&data_dir, &account, passphrase)?;
+            let dir = data_dir.resolve()?;
+            let typed = passphrase.read("Passphrase: ")?;
+            let mut vault = crate::sign_in(&dir, &account.name, &typed, passphrase)?;
+            // Storing a key is a key change: the vault wants the passphrase
+            // confirmed, and it was typed just now.
+            let fresh = vault.reauthenticate(&typed, satchel_vault::unix_now())?;
             let record = match kind {
                 Kind::Signing => {
                     let secret = SigningSecret::generate()?;
@@ -85,7 +90,7 @@ pub(crate) fn run(command: KeysCommand) -> anyhow::Result<()> {
                         label,
                         public: public.to_string(),
                     };
-                    vault.store_key(&record, &*secret.to_bytes())?;
+                    vault.store_key(fresh, &record, &*secret.to_bytes())?;
                     record
                 }
                 Kind::Recipient => {
@@ -97,7 +102,7 @@ pub(crate) fn run(command: KeysCommand) -> anyhow::Result<()> {
                         label,
                         public: public.to_string(),
                     };
-                    vault.store_key(&record, &*identity.to_bytes())?;
+                    vault.store_key(fresh, &record, &*identity.to_bytes())?;
                     record
                 }
             };
@@ -126,8 +131,14 @@ pub(crate) fn run(command: KeysCommand) -> anyhow::Result<()> {
             account,
             passphrase,
         } => {
-            let mut vault = crate::unlock(&data_dir, &account, passphrase)?;
-            let identity = recipient_identity(&mut vault, &id)?;
+            let dir = data_dir.resolve()?;
+            let typed = passphrase.read("Passphrase: ")?;
+            let mut vault = crate::sign_in(&dir, &account.name, &typed, passphrase)?;
+            // Taking a private key out of the vault is an export: confirmed
+            // by the passphrase typed just now, and audited.
+            check_recipient(&mut vault, &id)?;
+            let fresh = vault.reauthenticate(&typed, satchel_vault::unix_now())?;
+            let identity = Identity::from_bytes(fixed(&vault.export_key(fresh, &id)?, &id)?);
             write_identity_file(&out, &identity)?;
             eprintln!(
                 "Wrote the private key {id} to {}. Anyone holding this file can open every \
@@ -139,18 +150,17 @@ pub(crate) fn run(command: KeysCommand) -> anyhow::Result<()> {
     }
 }
 
-/// The recipient key `id` from the vault.
-pub(crate) fn recipient_identity(vault: &mut Vault, id: &str) -> anyhow::Result<Identity> {
+/// Checks that the vault holds a recipient key `id`.
+fn check_recipient(vault: &mut Vault, id: &str) -> anyhow::Result<()> {
     let record = vault.keys()?.into_iter().find(|k| k.id == id);
     match record {
         Some(KeyRecord {
             kind: KeyKind::Recipient,
             ..
-        }) => {}
+        }) => Ok(()),
         Some(_) => bail!("{id} is a signing key, not a recipient key"),
         None => bail!("the vault holds no key {id}; see `satchel keys list`"),
     }
-    Ok(Identity::from_bytes(fixed(&vault.key_secret(id)?, id)?))
 }
 
 /// The signing key `id` from the vault.
@@ -175,7 +185,12 @@ pub(crate) fn all_identities(vault: &mut Vault) -> anyhow::Result<Vec<Identity>>
     let keys = vault.keys()?;
     keys.iter()
         .filter(|k| k.kind == KeyKind::Recipient)
-        .map(|k| recipient_identity(vault, &k.id))
+        .map(|k| {
+            Ok(Identity::from_bytes(fixed(
+                &vault.key_secret(&k.id)?,
+                &k.id,
+            )?))
+        })
         .collect()
 }
 

@@ -51,6 +51,15 @@ pub struct Account {
     pub totp_enrolled: bool,
 }
 
+impl Account {
+    /// Whether the organisation's policy wants this account to sign in with
+    /// an authenticator app (its roles meet `totp_roles`) and it has not
+    /// enrolled one yet. The app asks for enrollment before anything else.
+    pub fn must_enroll_totp(&self, totp_roles: &BTreeSet<Role>) -> bool {
+        !self.totp_enrolled && self.roles.iter().any(|role| totp_roles.contains(role))
+    }
+}
+
 /// A one-time recovery code: shown once, when an account is made or after
 /// it was used, and stored only as a second wrap of the account's keys.
 ///
@@ -275,6 +284,22 @@ mod tests {
                 Err(Error::WrongRecoveryCode)
             ));
         }
+    }
+
+    #[test]
+    fn the_policy_names_who_must_enroll_an_authenticator() {
+        let mut account = Account {
+            id: "acct-1".to_owned(),
+            name: "Ana".to_owned(),
+            member_id: "m-ana".to_owned(),
+            roles: BTreeSet::from([Role::Attorney]),
+            totp_enrolled: false,
+        };
+        assert!(account.must_enroll_totp(&BTreeSet::from([Role::Attorney, Role::Admin])));
+        assert!(!account.must_enroll_totp(&BTreeSet::from([Role::Admin])));
+        assert!(!account.must_enroll_totp(&BTreeSet::new()));
+        account.totp_enrolled = true;
+        assert!(!account.must_enroll_totp(&BTreeSet::from([Role::Attorney])));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use rusqlite::OptionalExtension;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::vault::Vault;
+use crate::vault::{FreshAuth, Outcome, Vault, record as record_audit};
 
 /// What a stored key is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,10 +52,14 @@ pub struct KeyRecord {
 }
 
 impl Vault {
-    /// Stores a new private key. Ids are unique; storing one twice is
-    /// refused.
-    pub fn store_key(&mut self, record: &KeyRecord, secret: &[u8]) -> Result<()> {
-        let inserted = self.connection()?.execute(
+    /// Stores a new private key: a key change, so it needs the passphrase
+    /// typed again. Ids are unique; storing one twice is refused.
+    pub fn store_key(&mut self, fresh: FreshAuth, record: &KeyRecord, secret: &[u8]) -> Result<()> {
+        self.require_fresh(fresh)?;
+        let actor = self.actor();
+        let conn = self.connection()?;
+        let tx = conn.unchecked_transaction()?;
+        let inserted = tx.execute(
             "INSERT INTO keys (id, kind, label, public, secret) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (id) DO NOTHING",
             (
@@ -72,6 +76,14 @@ impl Vault {
                 record.id
             )));
         }
+        record_audit(
+            &tx,
+            Some(&actor),
+            "key.store",
+            Some(&record.id),
+            Outcome::Ok,
+        )?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -101,7 +113,24 @@ impl Vault {
         Ok(keys)
     }
 
-    /// The secret bytes of key `id`.
+    /// The secret bytes of key `id`, to take out of the vault (as an age
+    /// identity file for the stock `age` tool, say): an export, so it needs
+    /// the passphrase typed again, and it is audited.
+    pub fn export_key(&mut self, fresh: FreshAuth, id: &str) -> Result<Zeroizing<Vec<u8>>> {
+        self.require_fresh(fresh)?;
+        let secret = self.key_secret(id)?;
+        let actor = self.actor();
+        record_audit(
+            self.connection()?,
+            Some(&actor),
+            "key.export",
+            Some(id),
+            Outcome::Ok,
+        )?;
+        Ok(secret)
+    }
+
+    /// The secret bytes of key `id`, for signing or opening on this device.
     pub fn key_secret(&mut self, id: &str) -> Result<Zeroizing<Vec<u8>>> {
         let secret: Option<Vec<u8>> = self
             .connection()?

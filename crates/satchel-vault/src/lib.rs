@@ -17,6 +17,7 @@ mod attachments;
 pub mod audit;
 mod backup;
 mod crypto;
+mod directory_cache;
 mod drafts;
 mod error;
 mod inbox;

@@ -422,8 +422,12 @@ fn received_submissions_are_verified_stored_once_and_readable() {
     let org = Organisation::new();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut vault = new_vault(dir.path(), &[Role::Attorney]);
+    let fresh = vault
+        .reauthenticate(&passphrase(PASSPHRASE), NOW)
+        .expect("confirm");
     vault
         .store_key(
+            fresh,
             &KeyRecord {
                 id: "x25519:attorney".to_owned(),
                 kind: KeyKind::Recipient,

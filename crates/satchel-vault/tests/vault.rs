@@ -246,9 +246,15 @@ fn keys_are_stored_listed_and_read_back_but_never_twice() {
         label: "attorney".to_owned(),
         public: "age1example".to_owned(),
     };
-    vault.store_key(&record, &[9u8; 32]).expect("store");
+    let fresh = vault
+        .reauthenticate(&passphrase(PASSPHRASE), NOW)
+        .expect("confirm");
+    vault.store_key(fresh, &record, &[9u8; 32]).expect("store");
+    let fresh = vault
+        .reauthenticate(&passphrase(PASSPHRASE), NOW)
+        .expect("confirm");
     assert!(matches!(
-        vault.store_key(&record, &[1u8; 32]),
+        vault.store_key(fresh, &record, &[1u8; 32]),
         Err(Error::Invalid(_))
     ));
     drop(vault);
