@@ -373,8 +373,19 @@ mod properties {
 
     use super::*;
 
+    // Integration tests have no lib.rs for proptest's default lookup, so the
+    // regressions file is named directly; its cases are replayed first.
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(24))]
+        #![proptest_config(ProptestConfig {
+            cases: 24,
+            failure_persistence: Some(Box::new(
+                proptest::test_runner::FileFailurePersistence::Direct(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/tests/envelope.proptest-regressions"
+                )),
+            )),
+            ..ProptestConfig::default()
+        })]
 
         /// Attachments of any size, including empty ones and sizes on
         /// either side of the 64 KiB chunk boundary, come back intact.
