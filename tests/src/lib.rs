@@ -8,6 +8,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod workload;
+
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};

@@ -35,33 +35,14 @@ use anyhow::{Context, Result, bail, ensure};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use satchel_e2e::ChildGuard;
+use satchel_e2e::workload::{ACCOUNT_NAME, ACCOUNT_PASSPHRASE, Rng};
 use satchel_vault::{Passphrase, Vault, unix_now};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-/// The account the child sets up.
-const NAME: &str = "Torture Tester";
-const PASSPHRASE: &str = "violet tractor quietly umbrella 42";
 const DEFAULT_TRIALS: u32 = 25;
 /// How long the child may take to sign in on a busy machine.
 const READY_PATIENCE: Duration = Duration::from_secs(120);
-
-/// SplitMix64: small and seedable, so a failing run can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// A stored attachment as the child reported it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,7 +155,7 @@ fn run(data: &Path, trials: u32, seed: u64, totals: &mut Totals) -> Result<()> {
     for trial in 1..=trials {
         let delay = Duration::from_millis(20 + rng.below(381));
         let from_start = rng.below(8) == 0;
-        let child_seed = rng.next();
+        let child_seed = rng.next_u64();
         let lines = run_child(data, child_seed, delay, from_start)
             .with_context(|| format!("trial {trial} (child seed {child_seed})"))?;
         totals.trials = trial;
@@ -413,9 +394,9 @@ fn check(
     in_flight: Option<&InFlight>,
     totals: &mut Totals,
 ) -> Result<()> {
-    let passphrase = Passphrase::new(PASSPHRASE.to_owned());
+    let passphrase = Passphrase::new(ACCOUNT_PASSPHRASE.to_owned());
     let mut vault =
-        Vault::sign_in(data, NAME, &passphrase, None, unix_now()).context("signing in")?;
+        Vault::sign_in(data, ACCOUNT_NAME, &passphrase, None, unix_now()).context("signing in")?;
     vault.check_integrity().context("the integrity check")?;
 
     let listed: BTreeSet<String> = vault

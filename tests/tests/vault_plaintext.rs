@@ -40,8 +40,8 @@ use cbc::cipher::{BlockDecryptMut, KeyIvInit};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use satchel_e2e::ChildGuard;
+use satchel_e2e::workload::ACCOUNT_PASSPHRASE;
 
-const PASSPHRASE: &str = "violet tractor quietly umbrella 42";
 const TORTURE: &str = env!("CARGO_BIN_EXE_vault_torture");
 /// How long one step of the child may take on a busy machine.
 const PATIENCE: Duration = Duration::from_secs(120);
@@ -452,7 +452,7 @@ fn database_key(data: &Path) -> Result<[u8; 32]> {
     .map_err(|e| anyhow::anyhow!("Argon2 parameters: {e}"))?;
     let mut wrapping = [0u8; 32];
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password_into(PASSPHRASE.as_bytes(), &salt, &mut wrapping)
+        .hash_password_into(ACCOUNT_PASSPHRASE.as_bytes(), &salt, &mut wrapping)
         .map_err(|e| anyhow::anyhow!("Argon2id: {e}"))?;
     let mut aad = b"satchel keyring v2\0".to_vec();
     aad.extend_from_slice(id.as_bytes());

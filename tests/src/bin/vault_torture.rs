@@ -19,17 +19,13 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use satchel_e2e::workload::{ACCOUNT_MEMBER_ID, ACCOUNT_NAME, ACCOUNT_PASSPHRASE, Rng};
 use satchel_vault::scan::ScanPolicy;
 use satchel_vault::{
     AttachmentRules, NewAccount, Passphrase, Presence, Role, Scanning, Vault, unix_now,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-
-/// The account both suites use.
-const NAME: &str = "Torture Tester";
-const MEMBER_ID: &str = "m-torture";
-const PASSPHRASE: &str = "violet tractor quietly umbrella 42";
 
 /// What attachments may be: the torture files are binary, the plaintext
 /// suite's are text.
@@ -73,19 +69,19 @@ fn say(line: &str) {
 }
 
 fn passphrase() -> Passphrase {
-    Passphrase::new(PASSPHRASE.to_owned())
+    Passphrase::new(ACCOUNT_PASSPHRASE.to_owned())
 }
 
 /// Signs in, or sets the vault up when the directory has none.
 fn open_or_create(dir: &Path) -> Result<Vault, String> {
     if Vault::presence(dir) == Presence::Present {
-        return Vault::sign_in(dir, NAME, &passphrase(), None, unix_now())
+        return Vault::sign_in(dir, ACCOUNT_NAME, &passphrase(), None, unix_now())
             .map_err(|e| format!("signing in: {e}"));
     }
     let passphrase = passphrase();
     let account = NewAccount {
-        name: NAME,
-        member_id: MEMBER_ID,
+        name: ACCOUNT_NAME,
+        member_id: ACCOUNT_MEMBER_ID,
         roles: BTreeSet::from([Role::Intake]),
         passphrase: &passphrase,
     };
@@ -113,29 +109,6 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-/// SplitMix64: small, seedable and good enough to vary a workload.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (`n` > 0).
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        let index = usize::try_from(self.below(items.len() as u64)).unwrap_or(0);
-        &items[index]
-    }
 }
 
 const FIELDS: &[&str] = &[
@@ -220,7 +193,7 @@ fn file_bytes(seed: u64, size: usize) -> Vec<u8> {
     let mut rng = Rng(seed);
     let mut bytes = b"satchel torture file\0".to_vec();
     while bytes.len() < size {
-        bytes.extend_from_slice(&rng.next().to_le_bytes());
+        bytes.extend_from_slice(&rng.next_u64().to_le_bytes());
     }
     bytes.truncate(size);
     bytes
@@ -277,7 +250,7 @@ fn attach(vault: &mut Vault, draft: &str, rng: &mut Rng) -> Result<(), String> {
         rng.below(16 * 1024) + 2 * 1024
     };
     let size = usize::try_from(size).unwrap_or(4096);
-    let bytes = file_bytes(rng.next(), size);
+    let bytes = file_bytes(rng.next_u64(), size);
     let sha = sha256_hex(&bytes);
     say(&format!("attaching {draft} {sha} {size}"));
     let info = vault
