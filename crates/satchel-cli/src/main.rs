@@ -9,6 +9,7 @@
 mod demo;
 mod directory_cmd;
 mod documents;
+mod interview_cmd;
 mod keys_cmd;
 mod passphrase;
 mod seal_cmd;
@@ -42,6 +43,9 @@ enum Command {
     /// Check a signed organisation directory.
     #[command(subcommand)]
     Directory(directory_cmd::DirectoryCommand),
+    /// Check interview definition files.
+    #[command(subcommand)]
+    Interview(interview_cmd::InterviewCommand),
     /// Seal answers and documents into an envelope for a member or team.
     Seal(Box<seal_cmd::SealArgs>),
     /// Verify and open an envelope into a new folder.
@@ -134,6 +138,7 @@ fn main() -> ExitCode {
         Command::Vault(command) => vault_cmd::run(command),
         Command::Keys(command) => keys_cmd::run(command),
         Command::Directory(command) => directory_cmd::run(command),
+        Command::Interview(command) => interview_cmd::run(command),
         Command::Seal(args) => seal_cmd::seal(*args),
         Command::Open(args) => seal_cmd::open(args),
         Command::SafetyCode(args) => directory_cmd::safety(args),
