@@ -201,8 +201,18 @@ def directory_seeds():
     write("directory", "published", json.dumps(published, indent=2).encode())
 
 
+def interview_seeds():
+    """The sample interviews, and the small definition of the format doc."""
+    samples = os.path.join(HERE, "..", "interviews")
+    for name in sorted(os.listdir(samples)):
+        if name.endswith(".yaml"):
+            with open(os.path.join(samples, name), "rb") as f:
+                write("interview", name, f.read())
+
+
 if __name__ == "__main__":
     age_header_seeds()
     open_envelope_seeds()
     directory_seeds()
+    interview_seeds()
     print("seeds written under", os.path.join(HERE, "corpus"))

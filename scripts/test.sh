@@ -23,6 +23,8 @@ build_ui
 step "Lints"
 cargo clippy --workspace --exclude satchel-ui --all-targets --locked -- -D warnings
 cargo clippy -p satchel-ui --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
+# The interview engine also runs in the UI: it must build for wasm32 on its own.
+cargo clippy -p satchel-interview --target wasm32-unknown-unknown --lib --locked -- -D warnings
 
 step "Dependency licences and advisories (offline, against ../shared/advisory-db)"
 prepare_advisory_db
