@@ -380,33 +380,27 @@ impl<'i> Run<'i> {
     /// Adds an instance to a repeat group; returns its index.
     pub fn add_instance(&mut self, group: &str) -> Result<usize, EngineError> {
         let field = self.group(group)?;
-        let max = field.max;
-        let instances = self
+        let count = self.instances(group).len();
+        if let Some(max) = field.max.filter(|&max| count >= max as usize) {
+            return Err(EngineError::Refused(self.error(
+                &Target::field(group),
+                field,
+                &Wrong::TooMany(max),
+            )));
+        }
+        let slot = self
             .draft
             .answers
             .entry(group.to_owned())
             .or_insert_with(|| Json::Array(Vec::new()));
-        if !instances.is_array() {
-            *instances = Json::Array(Vec::new());
+        match slot {
+            Json::Array(list) => {
+                list.push(Json::Object(Map::new()));
+                Ok(list.len() - 1)
+            }
+            // Only a hand-edited draft holds anything else for a group.
+            _ => Err(EngineError::NotAGroup(group.to_owned())),
         }
-        let Json::Array(list) = instances else {
-            return Err(EngineError::NotAGroup(group.to_owned()));
-        };
-        if let Some(max) = max.filter(|&max| list.len() >= max as usize) {
-            let field = self.group(group)?;
-            let message = answer::message(
-                self.interview,
-                field,
-                &Wrong::TooMany(max),
-                &self.draft.language,
-            );
-            return Err(EngineError::Refused(FieldError {
-                target: group.to_owned(),
-                message,
-            }));
-        }
-        list.push(Json::Object(Map::new()));
-        Ok(list.len() - 1)
     }
 
     /// Removes one instance of a repeat group, with its answers.
