@@ -1,5 +1,9 @@
 //! `satchel interview check`, run as a person would run it.
 
+#[allow(
+    dead_code,
+    reason = "checking definitions needs no vault, so the shared vault passphrase and account go unused here"
+)]
 mod common;
 
 use std::path::Path;
