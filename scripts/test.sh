@@ -23,7 +23,6 @@ build_ui
 step "Lints"
 cargo clippy --workspace --exclude satchel-ui --all-targets --locked -- -D warnings
 cargo clippy -p satchel-ui --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
-# The interview engine also runs in the UI: it must build for wasm32 on its own.
 cargo clippy -p satchel-interview --target wasm32-unknown-unknown --lib --locked -- -D warnings
 
 step "Dependency licences and advisories (offline, against ../shared/advisory-db)"
@@ -35,6 +34,9 @@ cargo deny --offline check
 
 step "Building the binaries the end-to-end suites drive"
 cargo build --workspace --exclude satchel-ui --bins --locked
+
+step "The interview engine builds for wasm32, as the UI runs it there"
+cargo build -p satchel-interview --target wasm32-unknown-unknown --locked
 
 step "Tests"
 cargo test --workspace --exclude satchel-ui --locked -- --show-output
