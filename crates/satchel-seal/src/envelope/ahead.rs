@@ -1,16 +1,14 @@
-//! Reading a stream in pieces, optionally on a second thread.
+//! Reading a stream in pieces, optionally on a second thread ahead of the
+//! caller.
 //!
-//! Sealing and opening do two heavy things to every attachment byte: the
+//! Sealing does two heavy things to every attachment byte: the
 //! ChaCha20-Poly1305 pass and a SHA-256 pass, which on the laptops Satchel
-//! runs on cost about the same. For a large attachment they run on two
-//! threads:
+//! runs on cost about the same. For a large attachment a second thread
+//! reads and hashes the attachment while the calling thread encrypts what
+//! has already been read. (Opening is the mirror image: see
+//! [`super::behind`].)
 //!
-//! - sealing reads and hashes the attachment on a second thread while the
-//!   calling thread encrypts what it has already read;
-//! - opening decrypts on a second thread while the calling thread hashes
-//!   and hands to the caller's sink what is already decrypted.
-//!
-//! [`Pieces`] is both: a stream read in owned buffers, either on the calling
+//! [`Pieces`] is a stream read in owned buffers, either on the calling
 //! thread or by a second thread that stays a few pieces ahead. Buffers go
 //! back to the reading side once used, so memory stays at [`POOL`] buffers
 //! of [`PIECE`] bytes however large the stream.
@@ -221,7 +219,7 @@ fn new_piece() -> Piece {
 
 /// Reads until `buffer` is full, the input ends or it fails. Returns how
 /// much was read, and the error if it failed.
-fn fill(input: &mut impl Read, buffer: &mut [u8]) -> (usize, Option<io::Error>) {
+pub(super) fn fill(input: &mut impl Read, buffer: &mut [u8]) -> (usize, Option<io::Error>) {
     let mut filled = 0;
     while filled < buffer.len() {
         match read_some(input, &mut buffer[filled..]) {

@@ -13,9 +13,10 @@
 //! ```
 //!
 //! Sealing and opening both stream: attachment bytes pass through in
-//! 256 KiB pieces and are never held whole in memory. For a large
-//! attachment the cipher and the SHA-256 pass run on two threads (see
-//! `ahead.rs`). Opening checks everything before anything counts:
+//! 1 MiB pieces and are never held whole in memory. For a large
+//! attachment the cipher and the SHA-256 pass run on two threads, the
+//! cipher on the caller's (see `ahead.rs` for sealing, `behind.rs` for
+//! opening). Opening checks everything before anything counts:
 //! attachment bytes go to a caller's [`Sink`], which is told to commit only
 //! after the last check has passed.
 //!
@@ -32,6 +33,7 @@
 //! are the same bytes.
 
 mod ahead;
+mod behind;
 mod manifest;
 mod open;
 mod padding;
@@ -50,8 +52,10 @@ pub use seal::{Sealed, seal};
 const MAGIC: &[u8; 20] = b"satchel-envelope-v1\n";
 /// The largest manifest accepted, in bytes.
 const MAX_MANIFEST_BYTES: u32 = 16 * 1024 * 1024;
-/// The size of the pieces attachments are streamed in.
-const PIECE: usize = 256 * 1024;
+/// The size of the pieces attachments are streamed in. Large enough that
+/// handing a piece between the two threads costs little against the work
+/// on it; small enough that the pool of pieces stays a few MiB.
+const PIECE: usize = 1024 * 1024;
 
 /// Lowercase hex of a digest.
 pub(crate) fn hex(bytes: &[u8]) -> String {

@@ -2,9 +2,10 @@
 
 use std::io::{self, Read};
 
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 
-use super::ahead::Pieces;
+use super::ahead::{AHEAD_FROM, fill};
+use super::behind::{Hashing, Parts};
 use super::manifest::Manifest;
 use super::padding::padme;
 use super::{MAGIC, MAX_MANIFEST_BYTES, hex};
@@ -61,9 +62,9 @@ pub struct Opened {
 /// nothing follows. Any failure after the header is the one detail-free
 /// [`Error::Unauthentic`].
 ///
-/// For large attachments `input` is decrypted on a second thread, which is
-/// why it must be `Send`; the sink is only ever called on this thread.
-pub fn open<R: Read + Send, S: Sink>(
+/// For large attachments a second thread hashes what this one has
+/// decrypted; the sink is only ever called on this thread.
+pub fn open<R: Read, S: Sink>(
     input: R,
     identities: &[Identity],
     directory: &Directory,
@@ -124,47 +125,38 @@ pub fn open<R: Read + Send, S: Sink>(
 
     // The rest of the payload: attachments, each checked against its signed
     // size and hash, then the padding: zeros, exactly up to the Padmé
-    // length, then the end. For large attachments the age layer decrypts
-    // on a second thread while this one hashes.
+    // length, then the end. This thread decrypts and feeds the sink; for
+    // large attachments a second thread hashes behind it.
     let attachments_len = manifest.attachments_len().map_err(|_| Error::Unauthentic)?;
     let content_len = (MAGIC.len() + 4 + manifest_bytes.len() + 64) as u64 + attachments_len;
     let padding = padme(content_len) - content_len;
-    std::thread::scope(|scope| -> Result<()> {
-        let mut body = Pieces::for_len(scope, reader, attachments_len, false)?;
-        for (index, meta) in manifest.attachments.iter().enumerate() {
-            let mut hash = Sha256::new();
-            let mut remaining = meta.size;
-            while remaining > 0 {
-                let bytes = next(&mut body, remaining)?;
-                if bytes.is_empty() {
-                    return Err(Error::Unauthentic);
-                }
-                hash.update(bytes);
-                sink.write(index, bytes)?;
-                remaining -= bytes.len() as u64;
-            }
-            if hex(&hash.finalize()) != meta.sha256 {
-                return Err(Error::Unauthentic);
-            }
-        }
-
-        let mut remaining = padding;
+    let sizes: Vec<u64> = manifest.attachments.iter().map(|a| a.size).collect();
+    let digests = std::thread::scope(|scope| -> Result<Vec<[u8; 32]>> {
+        let mut hashing = Hashing::start(scope, sizes.len(), attachments_len >= AHEAD_FROM)?;
+        let mut body = Body::new(&sizes, padding);
         loop {
-            let bytes = next(&mut body, u64::MAX)?;
-            if bytes.is_empty() {
+            let mut piece = hashing.buffer()?;
+            let (filled, error) = fill(&mut reader, &mut piece);
+            if let Some(error) = error {
+                return Err(from_age(error));
+            }
+            if filled == 0 {
                 break;
             }
-            if bytes.len() as u64 > remaining || bytes.iter().any(|b| *b != 0) {
-                return Err(Error::Unauthentic);
+            let parts = body.split(&piece[..filled])?;
+            for (index, range) in &parts {
+                sink.write(*index, &piece[range.clone()])?;
             }
-            remaining -= bytes.len() as u64;
-        }
-        if remaining != 0 {
-            return Err(Error::Unauthentic);
+            hashing.hash(piece, parts)?;
         }
         body.finish()?;
-        Ok(())
+        hashing.finish()
     })?;
+    for (meta, digest) in manifest.attachments.iter().zip(&digests) {
+        if hex(digest) != meta.sha256 {
+            return Err(Error::Unauthentic);
+        }
+    }
 
     let opened = Opened {
         manifest,
@@ -173,6 +165,70 @@ pub fn open<R: Read + Send, S: Sink>(
     };
     let committed = sink.commit(&opened)?;
     Ok((opened, committed))
+}
+
+/// Where the decrypted payload after the signature is: which attachment,
+/// how much of it is left, and how much padding may follow.
+struct Body<'a> {
+    sizes: &'a [u64],
+    index: usize,
+    left: u64,
+    padding_left: u64,
+}
+
+impl<'a> Body<'a> {
+    fn new(sizes: &'a [u64], padding: u64) -> Self {
+        let mut body = Self {
+            sizes,
+            index: 0,
+            left: sizes.first().copied().unwrap_or(0),
+            padding_left: padding,
+        };
+        body.skip_finished();
+        body
+    }
+
+    /// Moves past attachments with nothing left to read (empty ones too).
+    fn skip_finished(&mut self) {
+        while self.index < self.sizes.len() && self.left == 0 {
+            self.index += 1;
+            self.left = self.sizes.get(self.index).copied().unwrap_or(0);
+        }
+    }
+
+    /// Splits the next decrypted bytes into parts of attachments, by
+    /// index; what follows the last attachment must be zero padding,
+    /// within its length.
+    fn split(&mut self, bytes: &[u8]) -> Result<Parts> {
+        let mut parts = Vec::new();
+        let mut at = 0;
+        while at < bytes.len() {
+            if self.index < self.sizes.len() {
+                let take = (bytes.len() - at).min(usize::try_from(self.left).unwrap_or(usize::MAX));
+                parts.push((self.index, at..at + take));
+                at += take;
+                self.left -= take as u64;
+                self.skip_finished();
+            } else {
+                let rest = &bytes[at..];
+                if rest.len() as u64 > self.padding_left || rest.iter().any(|b| *b != 0) {
+                    return Err(Error::Unauthentic);
+                }
+                self.padding_left -= rest.len() as u64;
+                at = bytes.len();
+            }
+        }
+        Ok(parts)
+    }
+
+    /// At the end of the payload: every attachment and all the padding
+    /// must have been there.
+    fn finish(&self) -> Result<()> {
+        if self.index < self.sizes.len() || self.padding_left != 0 {
+            return Err(Error::Unauthentic);
+        }
+        Ok(())
+    }
 }
 
 /// Reads exactly `buffer.len()` bytes; running out early means the envelope
@@ -186,13 +242,6 @@ fn read_exact(reader: &mut impl Read, buffer: &mut [u8]) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The next decrypted bytes, at most `max`, with the age layer's errors
-/// turned back into the crate's.
-fn next<'a, R: Read + Send>(body: &'a mut Pieces<'_, R>, max: u64) -> Result<&'a [u8]> {
-    let max = usize::try_from(max).unwrap_or(usize::MAX);
-    body.next(max).map_err(from_age)
 }
 
 fn from_age(e: io::Error) -> Error {
