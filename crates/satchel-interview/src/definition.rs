@@ -101,6 +101,10 @@ pub struct Definition {
 
 /// How sensitive an answer is; a submission is as sensitive as its most
 /// sensitive answer.
+///
+/// The sealing crate's manifest has the same four levels under the same
+/// names; neither crate depends on the other, and whoever seals a
+/// submission maps one onto the other.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
 )]
