@@ -79,13 +79,7 @@ pub fn parse(source: &str) -> Result<Definition, Problems> {
         let text = error.to_string();
         // The library's message starts with its own "line L column C:" and
         // may add a drawing of the source; keep the first sentence only.
-        let first_line = text.lines().next().unwrap_or_default();
-        let first_line = first_line.trim_start_matches("error: ");
-        let message = first_line
-            .split_once(": ")
-            .filter(|(head, _)| head.starts_with("line ") && head.contains(" column "))
-            .map_or(first_line, |(_, rest)| rest)
-            .to_owned();
+        let message = readable(&text);
         let kind = if message.contains("unknown field") {
             ProblemKind::UnknownKey
         } else {
@@ -93,6 +87,27 @@ pub fn parse(source: &str) -> Result<Definition, Problems> {
         };
         Problems(vec![Problem::new(position, kind, message)])
     })
+}
+
+/// The YAML library's message, without the position it repeats (the
+/// problem carries it) and in the format's own words where they differ.
+fn readable(text: &str) -> String {
+    let first_line = text.lines().next().unwrap_or_default();
+    let first_line = first_line.trim_start_matches("error: ");
+    let mut message = first_line
+        .split_once(": ")
+        .filter(|(head, _)| head.starts_with("line ") && head.contains(" column "))
+        .map_or(first_line, |(_, rest)| rest);
+    if let Some(at) = message.rfind(" at line ") {
+        message = &message[..at];
+    }
+    match message.strip_prefix("duplicate mapping key: ") {
+        Some(rest) => {
+            let key = rest.split(", set ").next().unwrap_or(rest);
+            format!("the key `{key}` is given twice")
+        }
+        None => message.to_owned(),
+    }
 }
 
 /// Parses and checks a definition file.

@@ -384,6 +384,28 @@ fn a_fallback_team_not_listed() {
 }
 
 #[test]
+fn a_key_given_twice() {
+    seeded(
+        "version: 2\n",
+        "version: 2\nversion: 3\n",
+        ProblemKind::Syntax,
+        "version: 3",
+        0,
+        "the key `version` is given twice",
+    );
+}
+
+/// YAML ends a line at a lone carriage return too, and so do the line
+/// numbers (a fuzzed file with old Mac line endings found this).
+#[test]
+fn lone_carriage_returns_end_lines() {
+    let problems = lint("id: a\rversion: 1\rversion: 2\r");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!((problems[0].position.line, problems[0].position.column), (3, 1));
+    assert!(problems[0].message.contains("given twice"), "{}", problems[0]);
+}
+
+#[test]
 fn a_file_that_is_not_yaml_at_all() {
     let problems = lint("id: [unclosed\n");
     assert_eq!(problems.len(), 1, "{problems:?}");
