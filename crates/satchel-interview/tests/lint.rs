@@ -401,8 +401,15 @@ fn a_key_given_twice() {
 fn lone_carriage_returns_end_lines() {
     let problems = lint("id: a\rversion: 1\rversion: 2\r");
     assert_eq!(problems.len(), 1, "{problems:?}");
-    assert_eq!((problems[0].position.line, problems[0].position.column), (3, 1));
-    assert!(problems[0].message.contains("given twice"), "{}", problems[0]);
+    assert_eq!(
+        (problems[0].position.line, problems[0].position.column),
+        (3, 1)
+    );
+    assert!(
+        problems[0].message.contains("given twice"),
+        "{}",
+        problems[0]
+    );
 }
 
 #[test]
