@@ -24,7 +24,7 @@ pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 /// One person's progress through an interview: everything needed to carry
 /// on later.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Draft {
     pub interview: String,
     pub version: u32,
@@ -157,7 +157,7 @@ pub struct ScreenView {
 }
 
 /// One question as the person sees it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldView {
     /// What to pass to [`Run::set`].
     pub target: String,
@@ -203,7 +203,7 @@ pub struct ReviewScreen {
     pub items: Vec<ReviewItem>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReviewItem {
     pub target: String,
     pub label: String,
@@ -214,7 +214,7 @@ pub struct ReviewItem {
 }
 
 /// What finalizing produces: the answers that were asked, and where they go.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Submission {
     pub interview: String,
     pub version: u32,
@@ -233,7 +233,7 @@ pub struct Submission {
 }
 
 /// One answer in a submission.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Submitted {
     pub value: Json,
     pub classification: Classification,
@@ -255,6 +255,78 @@ pub enum RoutedBy {
     Expression,
     /// The expression failed or chose no listed team.
     Fallback,
+}
+
+// Debug output of what holds answers names fields and counts them but
+// never shows a value: Debug text ends up in logs and panic messages, and
+// answers are a client's privileged facts.
+
+/// How Debug shows a value it withholds.
+struct Withheld;
+
+impl fmt::Debug for Withheld {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<withheld>")
+    }
+}
+
+impl fmt::Debug for Draft {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Draft")
+            .field("interview", &self.interview)
+            .field("version", &self.version)
+            .field("language", &self.language)
+            .field("step", &self.step)
+            .field("answered", &self.answers.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for FieldView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FieldView")
+            .field("target", &self.target)
+            .field("kind", &self.kind)
+            .field("required", &self.required)
+            .field("answered", &self.value.is_some())
+            .field("error", &self.error)
+            .field("instances", &self.instances)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for ReviewItem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReviewItem")
+            .field("target", &self.target)
+            .field("shown", &Withheld)
+            .field("classification", &self.classification)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Submitted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Submitted")
+            .field("value", &Withheld)
+            .field("classification", &self.classification)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Submission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Submission")
+            .field("interview", &self.interview)
+            .field("version", &self.version)
+            .field("language", &self.language)
+            .field("answers", &self.answers)
+            .field("computed", &self.computed)
+            .field("classification", &self.classification)
+            .field("conflict_names", &Withheld)
+            .field("routing", &self.routing)
+            .finish()
+    }
 }
 
 /// An interview being answered.

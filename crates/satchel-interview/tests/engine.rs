@@ -252,3 +252,36 @@ fn progress_counts_only_the_screens_that_will_be_shown() {
     run.forward().expect("review");
     assert_eq!(run.progress().percent, 100);
 }
+
+#[test]
+fn debug_output_never_shows_an_answer() {
+    let interview = load(DEFINITION).expect("checks");
+    let mut run = Run::start(&interview, "en").expect("start");
+    set(&mut run, "got_notice", json!(false)).expect("set");
+    run.forward().expect("people");
+    run.add_instance("household").expect("add");
+    set(&mut run, "household.0.name", json!("Luis")).expect("set");
+    set(&mut run, "household.0.school", json!("CANARY-SCHOOL-7731")).expect("set");
+    let screen = run.screen().expect("screen");
+    run.forward().expect("review");
+    let printed = [
+        format!("{:?}", run.draft()),
+        format!("{run:?}"),
+        format!("{screen:?}"),
+        format!("{:?}", run.review()),
+        format!("{:?}", run.finalize()),
+    ];
+    for text in printed {
+        assert!(
+            !text.contains("CANARY-SCHOOL-7731"),
+            "an answer in Debug output: {text}"
+        );
+        assert!(!text.is_empty());
+    }
+    // The value is really there, just not printed.
+    let submission = run.finalize().expect("complete");
+    assert_eq!(
+        submission.answers["household"].value[0]["school"]["value"],
+        json!("CANARY-SCHOOL-7731")
+    );
+}
