@@ -31,7 +31,7 @@ pub(super) const AHEAD_FROM: u64 = 4 * PIECE as u64;
 /// A buffer of plaintext; wiped when dropped.
 type Piece = Zeroizing<Vec<u8>>;
 
-/// A stream read piece by piece, optionally hashed as it is read.
+/// A stream read piece by piece and hashed as it is read.
 pub(super) struct Pieces<'scope, R> {
     reading: Reading<'scope, R>,
     /// The piece being handed out, and the part of it not yet handed out.
@@ -42,33 +42,32 @@ pub(super) struct Pieces<'scope, R> {
 
 enum Reading<'scope, R> {
     /// Reads on the calling thread into one reused buffer.
-    Here { input: R, hash: Option<Sha256> },
+    Here { input: R, hash: Sha256 },
     /// A second thread reads and sends the pieces over.
     Ahead {
         pieces: Receiver<io::Result<(Piece, usize)>>,
         give_back: Sender<Piece>,
-        thread: ScopedJoinHandle<'scope, Option<[u8; 32]>>,
+        thread: ScopedJoinHandle<'scope, [u8; 32]>,
     },
 }
 
 impl<'scope, R: Read + Send + 'scope> Pieces<'scope, R> {
-    /// Reads `input` on the calling thread, hashing it if `hash` is set.
-    pub(super) fn here(input: R, hash: bool) -> Self {
+    /// Reads and hashes `input` on the calling thread.
+    pub(super) fn here(input: R) -> Self {
         Self::with(Reading::Here {
             input,
-            hash: hash.then(Sha256::new),
+            hash: Sha256::new(),
         })
     }
 
-    /// Reads `input` on a new thread in `scope`, which also hashes it if
-    /// `hash` is set.
-    pub(super) fn ahead(scope: &'scope Scope<'scope, '_>, input: R, hash: bool) -> Result<Self> {
+    /// Reads and hashes `input` on a new thread in `scope`.
+    pub(super) fn ahead(scope: &'scope Scope<'scope, '_>, input: R) -> Result<Self> {
         let (to_caller, pieces) = mpsc::sync_channel(POOL);
         let (give_back, returned) = mpsc::channel();
         let thread = thread::Builder::new()
             .name("satchel-read-ahead".to_owned())
             .spawn_scoped(scope, move || {
-                read_ahead(input, hash.then(Sha256::new), &to_caller, returned)
+                read_ahead(input, Sha256::new(), &to_caller, returned)
             })
             .map_err(|e| Error::Io(io::Error::other(format!("could not start a thread: {e}"))))?;
         Ok(Self::with(Reading::Ahead {
@@ -80,16 +79,11 @@ impl<'scope, R: Read + Send + 'scope> Pieces<'scope, R> {
 
     /// Chooses [`here`](Self::here) or [`ahead`](Self::ahead) for a stream
     /// of about `len` bytes.
-    pub(super) fn for_len(
-        scope: &'scope Scope<'scope, '_>,
-        input: R,
-        len: u64,
-        hash: bool,
-    ) -> Result<Self> {
+    pub(super) fn for_len(scope: &'scope Scope<'scope, '_>, input: R, len: u64) -> Result<Self> {
         if len >= AHEAD_FROM {
-            Self::ahead(scope, input, hash)
+            Self::ahead(scope, input)
         } else {
-            Ok(Self::here(input, hash))
+            Ok(Self::here(input))
         }
     }
 
@@ -124,9 +118,7 @@ impl<R: Read> Pieces<'_, R> {
             Reading::Here { input, hash } => {
                 let piece = self.current.get_or_insert_with(new_piece);
                 let read = read_some(input, piece)?;
-                if let Some(hash) = hash {
-                    hash.update(&piece[..read]);
-                }
+                hash.update(&piece[..read]);
                 (self.start, self.end) = (0, read);
                 Ok(read > 0)
             }
@@ -151,11 +143,11 @@ impl<R: Read> Pieces<'_, R> {
         }
     }
 
-    /// The SHA-256 of every byte read from the input, if hashing was asked
-    /// for. Call it once [`next`](Self::next) has returned the end.
-    pub(super) fn finish(self) -> Result<Option<[u8; 32]>> {
+    /// The SHA-256 of every byte read from the input. Call it once
+    /// [`next`](Self::next) has returned the end.
+    pub(super) fn finish(self) -> Result<[u8; 32]> {
         match self.reading {
-            Reading::Here { hash, .. } => Ok(hash.map(|hash| hash.finalize().into())),
+            Reading::Here { hash, .. } => Ok(hash.finalize().into()),
             Reading::Ahead { thread, .. } => thread.join().map_err(|_| {
                 Error::Io(io::Error::other(
                     "the thread reading an attachment stopped unexpectedly",
@@ -170,10 +162,10 @@ impl<R: Read> Pieces<'_, R> {
 /// Stops early once the caller hangs up.
 fn read_ahead(
     mut input: impl Read,
-    mut hash: Option<Sha256>,
+    mut hash: Sha256,
     to_caller: &SyncSender<io::Result<(Piece, usize)>>,
     returned: Receiver<Piece>,
-) -> Option<[u8; 32]> {
+) -> [u8; 32] {
     let mut unallocated = POOL;
     loop {
         // A buffer back from the caller, a new one while fewer than POOL
@@ -194,9 +186,7 @@ fn read_ahead(
         // from inputs that hand out a little at a time.
         let (filled, error) = fill(&mut input, &mut piece);
         if filled > 0 {
-            if let Some(hash) = &mut hash {
-                hash.update(&piece[..filled]);
-            }
+            hash.update(&piece[..filled]);
             if to_caller.send(Ok((piece, filled))).is_err() {
                 break;
             }
@@ -210,7 +200,7 @@ fn read_ahead(
             break;
         }
     }
-    hash.map(|hash| hash.finalize().into())
+    hash.finalize().into()
 }
 
 fn new_piece() -> Piece {
@@ -250,9 +240,9 @@ mod tests {
     fn read_through(data: &[u8], ahead: bool) -> (Vec<u8>, [u8; 32]) {
         thread::scope(|scope| {
             let mut pieces = if ahead {
-                Pieces::ahead(scope, data, true).expect("thread")
+                Pieces::ahead(scope, data).expect("thread")
             } else {
-                Pieces::here(data, true)
+                Pieces::here(data)
             };
             let mut out = Vec::new();
             let mut turn = 0usize;
@@ -267,7 +257,7 @@ mod tests {
                 out.extend_from_slice(bytes);
                 turn += 1;
             }
-            let hash = pieces.finish().expect("finish").expect("hashed");
+            let hash = pieces.finish().expect("finish");
             (out, hash)
         })
     }
@@ -306,9 +296,9 @@ mod tests {
             thread::scope(|scope| {
                 let input = Failing(3 * PIECE as u64 + 5);
                 let mut pieces = if ahead {
-                    Pieces::ahead(scope, input, false).expect("thread")
+                    Pieces::ahead(scope, input).expect("thread")
                 } else {
-                    Pieces::here(input, false)
+                    Pieces::here(input)
                 };
                 let mut good = 0;
                 let error = loop {
@@ -328,7 +318,7 @@ mod tests {
         // An endless input: the scope can only end if the reader notices
         // that the caller has gone.
         thread::scope(|scope| {
-            let mut pieces = Pieces::ahead(scope, io::repeat(1), true).expect("thread");
+            let mut pieces = Pieces::ahead(scope, io::repeat(1)).expect("thread");
             for _ in 0..10 {
                 assert_eq!(pieces.next(usize::MAX).expect("read").len(), PIECE);
             }
@@ -340,7 +330,7 @@ mod tests {
     fn reading_ahead_uses_at_most_the_pool() {
         thread::scope(|scope| {
             let mut pieces =
-                Pieces::ahead(scope, io::repeat(1).take(64 * PIECE as u64), false).expect("thread");
+                Pieces::ahead(scope, io::repeat(1).take(64 * PIECE as u64)).expect("thread");
             let mut distinct = std::collections::HashSet::new();
             loop {
                 let bytes = pieces.next(usize::MAX).expect("read");

@@ -123,7 +123,7 @@ fn copy_attachment<'scope>(
     output: &mut impl Write,
     limit: u64,
 ) -> Result<(u64, [u8; 32])> {
-    let mut pieces = Pieces::for_len(scope, input.take(limit.saturating_add(1)), limit, true)?;
+    let mut pieces = Pieces::for_len(scope, input.take(limit.saturating_add(1)), limit)?;
     let mut total = 0u64;
     loop {
         let bytes = pieces.next(usize::MAX)?;
@@ -137,7 +137,7 @@ fn copy_attachment<'scope>(
         }
         output.write_all(bytes)?;
     }
-    Ok((total, pieces.finish()?.unwrap_or_default()))
+    Ok((total, pieces.finish()?))
 }
 
 fn write_zeros(output: &mut impl Write, mut count: u64) -> Result<()> {
