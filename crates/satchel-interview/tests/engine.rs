@@ -285,3 +285,12 @@ fn debug_output_never_shows_an_answer() {
         json!("CANARY-SCHOOL-7731")
     );
 }
+
+/// The app keeps checked interviews in state shared between threads.
+#[test]
+fn a_checked_interview_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<satchel_interview::Interview>();
+    shareable::<satchel_interview::Draft>();
+    shareable::<satchel_interview::Submission>();
+}
