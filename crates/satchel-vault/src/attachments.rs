@@ -51,7 +51,7 @@ pub struct Scanning<'a> {
 }
 
 /// A stored attachment's description, for its owner.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct AttachmentInfo {
     /// The attachment's id, such as `file-3f9a0c21d4e5b687`.
     pub id: String,
@@ -70,6 +70,23 @@ pub struct AttachmentInfo {
     pub scanned: bool,
     /// When it was stored.
     pub created_at: String,
+}
+
+/// Withholds the file's name, which is the client's: Debug output ends up
+/// in logs and panic messages.
+impl std::fmt::Debug for AttachmentInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AttachmentInfo")
+            .field("id", &self.id)
+            .field("field", &self.field)
+            .field("file_name", &"<withheld>")
+            .field("media_type", &self.media_type)
+            .field("size", &self.size)
+            .field("sha256", &self.sha256)
+            .field("scanned", &self.scanned)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
 }
 
 /// The sealed part of an attachment's row.

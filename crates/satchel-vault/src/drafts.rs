@@ -68,12 +68,23 @@ pub struct DraftSummary {
 }
 
 /// A draft with its answers, for the account that owns it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Draft {
     /// What the list shows.
     pub summary: DraftSummary,
     /// Every saved answer, by field id.
     pub answers: BTreeMap<String, Value>,
+}
+
+/// Names the answered fields, never their answers: Debug output ends up in
+/// logs and panic messages.
+impl std::fmt::Debug for Draft {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Draft")
+            .field("summary", &self.summary)
+            .field("answered", &self.answers.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Vault {

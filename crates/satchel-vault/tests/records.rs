@@ -92,6 +92,13 @@ fn answers_are_saved_one_by_one_and_survive_reopening() {
     assert_eq!(loaded.answers.len(), 2);
     assert_eq!(loaded.answers["tenant_name"], json!("María Example"));
     assert_eq!(loaded.answers["rent_owed"]["amount"], json!(1200));
+    // Debug output names the answered fields but never shows an answer.
+    let printed = format!("{loaded:?}");
+    assert!(printed.contains("tenant_name"), "{printed}");
+    assert!(
+        !printed.contains("Example"),
+        "an answer in Debug output: {printed}"
+    );
     assert_eq!(loaded.summary.progress, 40);
     assert_eq!(loaded.summary.interview_id, "eviction-intake");
     let list = vault.drafts().expect("list");
@@ -227,6 +234,10 @@ fn attachments_stream_in_and_out_typed_by_content() {
     assert_eq!(info.size, big.len() as u64);
     assert_eq!(info.sha256, hex(&Sha256::digest(&big)));
     assert!(!info.scanned);
+    assert!(
+        !format!("{info:?}").contains("lease.txt"),
+        "a file name in Debug output"
+    );
 
     let mut out = Vec::new();
     vault

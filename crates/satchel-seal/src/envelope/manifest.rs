@@ -1,6 +1,8 @@
 //! The manifest: what a submission holds, who sent it and to whom. It is
 //! signed by the sending device and travels inside the envelope.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -48,7 +50,7 @@ pub struct Sender {
 
 /// One attached document. Its bytes follow the manifest in the envelope, in
 /// the order the manifest lists them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AttachmentMeta {
     /// The file name as the worker attached it.
@@ -62,7 +64,7 @@ pub struct AttachmentMeta {
 }
 
 /// The signed description of a submission.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     /// Always [`FORMAT`].
@@ -84,6 +86,36 @@ pub struct Manifest {
     pub answers: serde_json::Value,
     /// The attachments, in the order their bytes follow.
     pub attachments: Vec<AttachmentMeta>,
+}
+
+// Debug output ends up in logs and panic messages: it shows who sent what
+// to whom, never the answers or a file's name.
+
+impl fmt::Debug for AttachmentMeta {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AttachmentMeta")
+            .field("name", &"<withheld>")
+            .field("media_type", &self.media_type)
+            .field("size", &self.size)
+            .field("sha256", &self.sha256)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Manifest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Manifest")
+            .field("format", &self.format)
+            .field("submission_id", &self.submission_id)
+            .field("interview", &self.interview)
+            .field("sender", &self.sender)
+            .field("recipients", &self.recipients)
+            .field("created_at", &self.created_at)
+            .field("classification", &self.classification)
+            .field("answers", &"<withheld>")
+            .field("attachments", &self.attachments)
+            .finish()
+    }
 }
 
 impl Manifest {

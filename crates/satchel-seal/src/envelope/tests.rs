@@ -173,3 +173,21 @@ fn a_stanza_swapped_for_another_recipient_is_caught() {
         Err(Error::Unauthentic)
     ));
 }
+
+#[test]
+fn debug_output_withholds_answers_and_file_names() {
+    let mut manifest = manifest();
+    manifest.answers = serde_json::json!({ "tenant_name": "CANARY-NAME-4411" });
+    manifest.attachments.push(AttachmentMeta {
+        name: "CANARY-FILE-4411.pdf".to_owned(),
+        media_type: "application/pdf".to_owned(),
+        size: 3,
+        sha256: "00".repeat(32),
+    });
+    let printed = format!("{manifest:?}");
+    assert!(printed.contains("worker"), "{printed}");
+    assert!(
+        !printed.contains("CANARY"),
+        "client content in Debug output: {printed}"
+    );
+}
